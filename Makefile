@@ -1,0 +1,51 @@
+# Two commands for a new user: `make demo` and `make test`. Both set themselves up in .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-12)
+# A CPU build of torch on these machines; a GPU machine sets TORCH_SPEC (see README).
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint typecheck unit bench lock clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	@# torch first: a plain resolve would pull gigabytes of CUDA wheels on a CPU machine.
+	$(BIN)/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(BIN)/conveyor demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check pipelines tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py
+
+# Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
+lock:
+	rm -rf /tmp/conveyor-lock && $(PYTHON) -m venv /tmp/conveyor-lock
+	/tmp/conveyor-lock/bin/pip install --quiet --upgrade pip==26.3
+	/tmp/conveyor-lock/bin/pip install --quiet "$(TORCH_SPEC)"
+	/tmp/conveyor-lock/bin/pip install --quiet ".[dev]"
+	/tmp/conveyor-lock/bin/pip freeze --all --exclude-editable --exclude conveyor \
+	  | sed -E 's/^torch==([0-9.]+)\+cpu$$/torch==\1/' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .conveyor .pytest_cache .mypy_cache .ruff_cache

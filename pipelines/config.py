@@ -1,0 +1,313 @@
+"""Typed configuration: where things live (platform) and what a model is (model).
+
+Platform configs live in ``configs/platform/<env>.yaml`` and are picked by ``CONVEYOR_ENV``
+(default ``local``). Model configs live in ``configs/models/<name>.yaml``, one file a model.
+A bad file fails here, at load, with the file, the field and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pipelines.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENVIRONMENTS = ("local", "compose", "kubernetes")
+# Model types that training knows; the model-half work registers their implementations.
+MODEL_TYPES = ("torch_mlp",)
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+ColumnType = Literal["date", "string", "int", "float"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- platform ---------------------------------------------------------------------------
+
+
+class PlatformConfig(_Strict):
+    """Where the platform keeps its state in one environment."""
+
+    environment: Literal["local", "compose", "kubernetes"]
+    home: Path = Field(description="Root of all embedded state; CONVEYOR_HOME overrides it.")
+    lakehouse_uri: str = Field(description="fsspec URI of the lakehouse root.")
+    landing_uri: str = Field(description="fsspec URI where new batches land before ingest.")
+
+
+# --- model ------------------------------------------------------------------------------
+
+
+class SourceConfig(_Strict):
+    """The raw data a model learns from, as its batches arrive."""
+
+    name: Identifier
+    format: Literal["csv"] = "csv"
+    schema_: dict[str, ColumnType] = Field(alias="schema", min_length=1)
+    expectation_suite: str = Field(description="File name in configs/expectations/.")
+    max_rows_per_batch: int = Field(gt=0)
+    max_report_delay_days: int = Field(
+        gt=0, description="How many days after the fact an actual may still arrive."
+    )
+    start_date: date = Field(description="No row may be dated before this day.")
+
+
+class FeaturesConfig(_Strict):
+    """How the gold layer turns history into features, as of each logical date."""
+
+    horizon_days: int = Field(gt=0, description="Features for day d are computed as of d - h.")
+    lags_days: list[int] = Field(min_length=1)
+    rolling_mean_days: list[int] = Field(min_length=1)
+    holiday_country: str = Field(pattern=r"^[A-Z]{2}$")
+    feature_service: Identifier
+
+    @model_validator(mode="after")
+    def _lags_are_knowable(self) -> FeaturesConfig:
+        too_short = [lag for lag in self.lags_days if lag <= self.horizon_days]
+        if too_short:
+            raise ValueError(
+                f"lags_days {too_short} are not longer than horizon_days ({self.horizon_days}):"
+                " such a value is never known when the forecast is made; use lags above it"
+            )
+        if any(w <= 0 for w in self.rolling_mean_days):
+            raise ValueError("rolling_mean_days must all be positive")
+        return self
+
+
+class ModelSpec(_Strict):
+    type: str
+    seed: int = Field(ge=0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in MODEL_TYPES:
+            raise ValueError(f"unknown model type {value!r}; known types: {', '.join(MODEL_TYPES)}")
+        return value
+
+
+class SplitConfig(_Strict):
+    method: Literal["time"] = "time"
+    test_days: int = Field(gt=0)
+
+
+class GatesConfig(_Strict):
+    mode: Literal["disabled", "dry_run", "enabled"]
+    metric: Literal["rmse", "mae", "mape"]
+    business_threshold: float = Field(gt=0, description="First deploy: metric must be below.")
+    confidence: float = Field(gt=0, lt=1)
+    bootstrap_samples: int = Field(ge=100)
+    slice_tolerance: float = Field(ge=0, description="Largest relative regression on a slice.")
+    require_approval: bool = False
+
+
+class PerformanceTrigger(_Strict):
+    metric: Literal["rmse", "mae", "mape"]
+    threshold: float = Field(gt=0)
+    window_days: int = Field(gt=0)
+
+
+class DriftTrigger(_Strict):
+    share_threshold: float = Field(gt=0, le=1)
+
+
+class TriggersConfig(_Strict):
+    schedule: str = Field(description="Cron expression of the nightly retrain.")
+    monitor_every_minutes: int = Field(gt=0)
+    cooldown_minutes: int = Field(ge=0)
+    on_new_features: bool = False
+    performance: PerformanceTrigger
+    drift: DriftTrigger
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression (e.g. '0 2 * * *')")
+        return value
+
+
+class ModelConfig(_Strict):
+    """Everything that defines one model; a new model is a new file, not new code."""
+
+    name: Identifier
+    description: str
+    owner: str
+    source: SourceConfig
+    entity_keys: list[str] = Field(min_length=1)
+    timestamp_column: str
+    target: str
+    features: FeaturesConfig
+    model: ModelSpec
+    split: SplitConfig
+    slices: list[str] = Field(default_factory=list)
+    gates: GatesConfig
+    triggers: TriggersConfig
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> ModelConfig:
+        columns = self.source.schema_
+        named = {
+            "entity_keys": self.entity_keys,
+            "timestamp_column": [self.timestamp_column],
+            "target": [self.target],
+            "slices": self.slices,
+        }
+        for field, names in named.items():
+            missing = [name for name in names if name not in columns]
+            if missing:
+                raise ValueError(
+                    f"{field} names {missing}, which source.schema does not have;"
+                    f" its columns are {sorted(columns)}"
+                )
+        if columns[self.timestamp_column] != "date":
+            raise ValueError(f"timestamp_column {self.timestamp_column!r} must have type date")
+        if columns[self.target] not in ("int", "float"):
+            raise ValueError(f"target {self.target!r} must be numeric (int or float)")
+        return self
+
+
+# --- loading ----------------------------------------------------------------------------
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("CONVEYOR_CONFIG_DIR", REPO_ROOT / "configs"))
+
+
+def conveyor_home() -> Path:
+    return Path(os.environ.get("CONVEYOR_HOME", REPO_ROOT / ".conveyor")).resolve()
+
+
+_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def expand_env(value: str, env: dict[str, str], where: str) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}``; an unset VAR without default is an error."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group("name"), match.group("default")
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}: environment variable {name} is not set; export it or give"
+            f" a default as ${{{name}:-value}}"
+        )
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of fields at the top level")
+    return data
+
+
+def _describe(error: ValidationError, model: type[BaseModel]) -> str:
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = (
+                f"unknown field; allowed here: {', '.join(_allowed_fields(model, item['loc']))}"
+            )
+        elif "input" in item and item["type"] not in ("missing", "value_error"):
+            message = f"{message} (got {item['input']!r})"
+        lines.append(f"  - {field}: {message}")
+    return "\n".join(lines)
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            # loc uses aliases; map back
+            matches = [f for f in current.model_fields.values() if f.alias == part]
+            field = matches[0] if matches else None
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        current = annotation
+    return sorted(f.alias or name for name, f in current.model_fields.items())
+
+
+def load_platform_config(environment: str | None = None) -> PlatformConfig:
+    """Load the platform config of ``environment`` (default: ``CONVEYOR_ENV`` or ``local``)."""
+    environment = environment or os.environ.get("CONVEYOR_ENV", "local")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"CONVEYOR_ENV={environment!r} is not an environment;"
+            f" use one of {', '.join(ENVIRONMENTS)}"
+        )
+    path = config_dir() / "platform" / f"{environment}.yaml"
+    env = {**os.environ, "CONVEYOR_HOME": str(conveyor_home())}
+    raw = {
+        key: expand_env(value, env, f"{path}: {key}") if isinstance(value, str) else value
+        for key, value in _read_yaml(path).items()
+    }
+    raw.setdefault("home", env["CONVEYOR_HOME"])
+    try:
+        return PlatformConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} is invalid:\n{_describe(exc, PlatformConfig)}") from None
+
+
+def model_names() -> list[str]:
+    return sorted(path.stem for path in (config_dir() / "models").glob("*.yaml"))
+
+
+def load_model_config(name: str) -> ModelConfig:
+    """Load ``configs/models/<name>.yaml``; its ``name`` field must match the file name."""
+    path = config_dir() / "models" / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(model_names()) or "none"
+        raise ConfigError(f"no model called {name!r}: {path} does not exist; known models: {known}")
+    return parse_model_config(_read_yaml(path), path)
+
+
+def parse_model_config(raw: dict[str, Any], path: Path) -> ModelConfig:
+    try:
+        config = ModelConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} is invalid:\n{_describe(exc, ModelConfig)}") from None
+    if config.name != path.stem:
+        raise ConfigError(f"{path}: name {config.name!r} must match the file name {path.stem!r}")
+    suite = expectation_suite_path(config)
+    if not suite.is_file():
+        raise ConfigError(
+            f"{path}: source.expectation_suite {config.source.expectation_suite!r}"
+            f" not found at {suite}"
+        )
+    return config
+
+
+def expectation_suite_path(config: ModelConfig) -> Path:
+    return config_dir() / "expectations" / config.source.expectation_suite

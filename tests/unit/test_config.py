@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipelines.config import (
+    load_model_config,
+    load_platform_config,
+    parse_model_config,
+)
+from pipelines.errors import ConfigError
+
+MODEL_FILE = Path(__file__).resolve().parents[2] / "configs" / "models" / "freight_volume.yaml"
+
+
+def freight_raw() -> dict[str, Any]:
+    return yaml.safe_load(MODEL_FILE.read_text())
+
+
+def test_freight_config_loads_with_its_fields(freight_config):
+    assert freight_config.name == "freight_volume"
+    assert freight_config.source.name == "freight"
+    assert freight_config.entity_keys == ["origin", "destination"]
+    assert freight_config.model.type == "torch_mlp"
+    assert freight_config.gates.mode == "enabled"
+    assert freight_config.triggers.schedule == "0 2 * * *"
+
+
+def test_platform_state_lives_under_conveyor_home(conveyor_home):
+    platform = load_platform_config()
+    assert platform.environment == "local"
+    assert platform.home == conveyor_home.resolve()
+    assert platform.lakehouse_uri == f"{conveyor_home.resolve()}/lakehouse"
+    assert platform.landing_uri.startswith(str(conveyor_home.resolve()))
+
+
+def test_unknown_environment_is_named(conveyor_home, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_ENV", "staging")
+    with pytest.raises(ConfigError, match="'staging' is not an environment; use one of local"):
+        load_platform_config()
+
+
+def test_unset_variable_in_platform_config_is_named(conveyor_home, tmp_path, monkeypatch):
+    (tmp_path / "platform").mkdir()
+    (tmp_path / "platform" / "local.yaml").write_text(
+        "environment: local\nlakehouse_uri: ${LAKE_BUCKET}/lake\nlanding_uri: /tmp/landing\n"
+    )
+    monkeypatch.setenv("CONVEYOR_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(
+        ConfigError, match="lakehouse_uri: environment variable LAKE_BUCKET is not set"
+    ):
+        load_platform_config()
+
+
+def test_unknown_model_lists_the_known_ones():
+    with pytest.raises(
+        ConfigError, match=r"no model called 'fright'.*known models: freight_volume"
+    ):
+        load_model_config("fright")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda r: r["gates"].update(mode="on"),
+            r"gates\.mode: .*'disabled', 'dry_run' or 'enabled'",
+        ),
+        (
+            lambda r: r["model"].update(type="xgboost"),
+            r"model\.type: .*unknown model type 'xgboost'",
+        ),
+        (lambda r: r["model"].update(seed=-1), r"model\.seed: .*greater than or equal to 0"),
+        (lambda r: r["model"].pop("seed"), r"model\.seed: Field required"),
+        (
+            lambda r: r["gates"].update(treshold=3),
+            r"gates\.treshold: unknown field; allowed here: bootstrap_samples, business_threshold",
+        ),
+        (lambda r: r.update(entity_keys=["route"]), r"entity_keys names \['route'\]"),
+        (lambda r: r["features"].update(lags_days=[7, 14]), r"lags_days \[7\] are not longer than"),
+        (lambda r: r["triggers"].update(schedule="every night"), r"'every night' is not a cron"),
+        (lambda r: r.update(target="region"), r"target 'region' must be numeric"),
+        (
+            lambda r: r["source"].update(expectation_suite="x.json"),
+            r"expectation_suite 'x.json' not found",
+        ),
+    ],
+)
+def test_bad_config_names_file_field_and_what_is_allowed(change, expected):
+    raw = freight_raw()
+    change(raw)
+    with pytest.raises(ConfigError) as caught:
+        parse_model_config(raw, MODEL_FILE)
+    message = str(caught.value)
+    assert str(MODEL_FILE) in message
+    assert re.search(expected, message), message
+
+
+def test_name_must_match_file_name():
+    raw = freight_raw()
+    raw["name"] = "other_model"
+    with pytest.raises(ConfigError, match="must match the file name 'freight_volume'"):
+        parse_model_config(raw, MODEL_FILE)
+
+
+def test_malformed_yaml_is_reported(tmp_path, monkeypatch):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "broken.yaml").write_text("name: [unclosed\n")
+    monkeypatch.setenv("CONVEYOR_CONFIG_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"broken\.yaml: not valid YAML"):
+        load_model_config("broken")
