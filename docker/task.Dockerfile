@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The task image: the `conveyor` CLI and its locked dependencies. Every pipeline step runs in
+# it, in production exactly as on a laptop: `conveyor <step> --model <name> ...`.
+# CPU by default; a GPU build passes --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128
+FROM python:3.11.7-slim-bookworm
+
+ARG TORCH_SPEC="torch==2.13.0"
+ARG TORCH_INDEX="https://download.pytorch.org/whl/cpu"
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    CONVEYOR_HOME=/var/lib/conveyor \
+    CONVEYOR_CONFIG_DIR=/opt/conveyor/configs
+
+RUN useradd --create-home --uid 10001 conveyor \
+    && mkdir -p /var/lib/conveyor \
+    && chown conveyor /var/lib/conveyor
+
+WORKDIR /opt/conveyor
+# Dependencies first, from the lock file, so code changes do not rebuild this layer.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir "${TORCH_SPEC}" --index-url "${TORCH_INDEX}" \
+    && pip install --no-cache-dir -r requirements.lock
+
+COPY pyproject.toml README.md ./
+COPY pipelines ./pipelines
+COPY configs ./configs
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+
+USER conveyor
+VOLUME ["/var/lib/conveyor"]
+ENTRYPOINT ["conveyor"]
+CMD ["--help"]
