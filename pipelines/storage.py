@@ -90,6 +90,13 @@ def stored_name(name: str, digest: str) -> str:
     return f"{stem}-{digest[:12]}.{suffix}" if dot else f"{name}-{digest[:12]}"
 
 
+def _temporary_name(path: str) -> str:
+    # A leading dot hides the file from Parquet dataset readers (Feast, dask, pyarrow) while
+    # it is being written.
+    folder, _, name = path.rpartition("/")
+    return f"{folder}/.{name}.tmp-{uuid.uuid4().hex}"
+
+
 def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -219,7 +226,7 @@ class Lakehouse:
         )
 
     def _write_atomic(self, path: str, data: bytes) -> None:
-        temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+        temporary = _temporary_name(path)
         with self.fs.open(temporary, "wb") as handle:
             handle.write(data)
         self.fs.mv(temporary, path)
@@ -227,7 +234,7 @@ class Lakehouse:
     def _commit(self, path: str, data: bytes) -> bool:
         """Write ``path`` only if it does not exist yet; False if someone else won."""
         if isinstance(self.fs, LocalFileSystem):
-            temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+            temporary = _temporary_name(path)
             with open(temporary, "wb") as handle:
                 handle.write(data)
                 handle.flush()
