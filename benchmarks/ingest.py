@@ -127,9 +127,7 @@ def main() -> None:
                     "baseline_seconds": round(baseline["seconds"], 3),
                     "pipeline_rows_per_second": round(rows / pipeline["seconds"]),
                     "baseline_rows_per_second": round(rows / baseline["seconds"]),
-                    "time_ratio_pipeline_to_baseline": round(
-                        pipeline["seconds"] / baseline["seconds"], 1
-                    ),
+                    "time_ratio_pipeline_to_baseline": round(pipeline["seconds"] / baseline["seconds"], 1),
                     "stage_seconds": {
                         stage: round(pipeline[stage], 3) for stage in ("ingest", "validate", "gold")
                     },
@@ -139,9 +137,7 @@ def main() -> None:
             )
             print(json.dumps(results[-1]))
 
-    print(
-        f"\n{'rows':>9} {'pipeline s':>10} {'rows/s':>9} {'pyarrow s':>9} {'ratio':>6} {'MiB':>5}"
-    )
+    print(f"\n{'rows':>9} {'pipeline s':>10} {'rows/s':>9} {'pyarrow s':>9} {'ratio':>6} {'MiB':>5}")
     for r in results:
         print(
             f"{r['rows']:>9} {r['pipeline_seconds']:>10} {r['pipeline_rows_per_second']:>9}"
@@ -149,9 +145,7 @@ def main() -> None:
             f" {r['pipeline_peak_rss_mib']:>5}"
         )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
-        json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=2)
-    )
+    RESULTS.write_text(json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=2))
     print(f"\nwritten to {RESULTS}")
 
 

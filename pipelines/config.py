@@ -25,11 +25,10 @@ from pydantic import (
 )
 
 from pipelines.errors import ConfigError
+from pipelines.train.params import PARAMS_BY_TYPE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENTS = ("local", "compose", "kubernetes")
-# Model types that training knows; the model-half work registers their implementations.
-MODEL_TYPES = ("torch_mlp",)
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 ColumnType = Literal["date", "string", "int", "float"]
@@ -42,6 +41,18 @@ class _Strict(BaseModel):
 # --- platform ---------------------------------------------------------------------------
 
 
+class OnlineStoreConfig(_Strict):
+    type: Literal["sqlite", "redis"]
+    path: str | None = None
+    connection_string: str | None = None
+
+
+class FeastConfig(_Strict):
+    project: Identifier = "conveyor"
+    registry: str = Field(description="Path or SQL URL of Feast's registry.")
+    online_store: OnlineStoreConfig
+
+
 class PlatformConfig(_Strict):
     """Where the platform keeps its state in one environment."""
 
@@ -49,6 +60,11 @@ class PlatformConfig(_Strict):
     home: Path = Field(description="Root of all embedded state; CONVEYOR_HOME overrides it.")
     lakehouse_uri: str = Field(description="fsspec URI of the lakehouse root.")
     landing_uri: str = Field(description="fsspec URI where new batches land before ingest.")
+    mlflow_tracking_uri: str
+    mlflow_artifact_uri: str = Field(description="Where new experiments store artifacts.")
+    checkpoints_uri: str = Field(description="Training checkpoints, so a retried task resumes.")
+    reports_uri: str = Field(description="Gate reports and other human-readable outputs.")
+    feast: FeastConfig
 
 
 # --- model ------------------------------------------------------------------------------
@@ -76,6 +92,8 @@ class FeaturesConfig(_Strict):
     rolling_mean_days: list[int] = Field(min_length=1)
     holiday_country: str = Field(pattern=r"^[A-Z]{2}$")
     feature_service: Identifier
+    numeric: list[str] = Field(min_length=1, description="Numeric features the model reads.")
+    categorical: list[str] = Field(default_factory=list, description="Categorical features.")
 
     @model_validator(mode="after")
     def _lags_are_knowable(self) -> FeaturesConfig:
@@ -98,9 +116,28 @@ class ModelSpec(_Strict):
     @field_validator("type")
     @classmethod
     def _known_type(cls, value: str) -> str:
-        if value not in MODEL_TYPES:
-            raise ValueError(f"unknown model type {value!r}; known types: {', '.join(MODEL_TYPES)}")
+        if value not in PARAMS_BY_TYPE:
+            known = ", ".join(PARAMS_BY_TYPE)
+            raise ValueError(f"unknown model type {value!r}; known types: {known}")
         return value
+
+    @model_validator(mode="after")
+    def _params_fit_the_type(self) -> ModelSpec:
+        schema = PARAMS_BY_TYPE[self.type]
+        try:
+            schema(**self.params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: "
+                + (
+                    f"unknown parameter; {self.type} takes {', '.join(schema.model_fields)}"
+                    if e["type"] == "extra_forbidden"
+                    else e["msg"]
+                )
+                for e in exc.errors()
+            )
+            raise ValueError(f"params for {self.type}: {problems}") from None
+        return self
 
 
 class SplitConfig(_Strict):
@@ -217,6 +254,16 @@ def expand_env(value: str, env: dict[str, str], where: str) -> str:
     return _ENV_REFERENCE.sub(substitute, value)
 
 
+def _expand_tree(value: Any, env: dict[str, str], where: str) -> Any:
+    if isinstance(value, str):
+        return expand_env(value, env, where)
+    if isinstance(value, dict):
+        return {k: _expand_tree(v, env, f"{where}: {k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_tree(v, env, where) for v in value]
+    return value
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
@@ -235,9 +282,7 @@ def _describe(error: ValidationError, model: type[BaseModel]) -> str:
         field = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = (
-                f"unknown field; allowed here: {', '.join(_allowed_fields(model, item['loc']))}"
-            )
+            message = f"unknown field; allowed here: {', '.join(_allowed_fields(model, item['loc']))}"
         elif "input" in item and item["type"] not in ("missing", "value_error"):
             message = f"{message} (got {item['input']!r})"
         lines.append(f"  - {field}: {message}")
@@ -264,15 +309,11 @@ def load_platform_config(environment: str | None = None) -> PlatformConfig:
     environment = environment or os.environ.get("CONVEYOR_ENV", "local")
     if environment not in ENVIRONMENTS:
         raise ConfigError(
-            f"CONVEYOR_ENV={environment!r} is not an environment;"
-            f" use one of {', '.join(ENVIRONMENTS)}"
+            f"CONVEYOR_ENV={environment!r} is not an environment; use one of {', '.join(ENVIRONMENTS)}"
         )
     path = config_dir() / "platform" / f"{environment}.yaml"
     env = {**os.environ, "CONVEYOR_HOME": str(conveyor_home())}
-    raw = {
-        key: expand_env(value, env, f"{path}: {key}") if isinstance(value, str) else value
-        for key, value in _read_yaml(path).items()
-    }
+    raw = _expand_tree(_read_yaml(path), env, str(path))
     raw.setdefault("home", env["CONVEYOR_HOME"])
     try:
         return PlatformConfig.model_validate(raw)
@@ -303,8 +344,7 @@ def parse_model_config(raw: dict[str, Any], path: Path) -> ModelConfig:
     suite = expectation_suite_path(config)
     if not suite.is_file():
         raise ConfigError(
-            f"{path}: source.expectation_suite {config.source.expectation_suite!r}"
-            f" not found at {suite}"
+            f"{path}: source.expectation_suite {config.source.expectation_suite!r} not found at {suite}"
         )
     return config
 

@@ -62,9 +62,7 @@ class BatchValidator:
         import pandas as pd
 
         source = self.config.source
-        earliest = max(
-            source.start_date, logical_date - timedelta(days=source.max_report_delay_days)
-        )
+        earliest = max(source.start_date, logical_date - timedelta(days=source.max_report_delay_days))
         return {
             "max_rows": source.max_rows_per_batch,
             "min_date": pd.Timestamp(earliest),
@@ -112,11 +110,7 @@ def _show(value: Any) -> str:
     """A value as a person would write it: 0 not 0.0, 2024-01-18 not 2024-01-18 00:00:00."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if (
-        hasattr(value, "isoformat")
-        and getattr(value, "hour", 0) == 0
-        and getattr(value, "minute", 0) == 0
-    ):
+    if hasattr(value, "isoformat") and getattr(value, "hour", 0) == 0 and getattr(value, "minute", 0) == 0:
         return str(value.isoformat()).split("T")[0]
     return str(value)
 
@@ -191,8 +185,7 @@ def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
             )
         elif kind == "expect_column_values_to_not_be_null":
             problems.append(
-                f"column {column!r} has {count} missing or unparseable values"
-                " (dates must be YYYY-MM-DD)"
+                f"column {column!r} has {count} missing or unparseable values (dates must be YYYY-MM-DD)"
                 if column == "date"
                 else f"column {column!r} has {count} missing or unparseable values"
             )
@@ -209,8 +202,7 @@ def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
             )
         elif kind == "expect_column_values_to_match_regex":
             problems.append(
-                f"column {column!r} has {count} values not matching"
-                f" {kwargs['regex']}{_examples(details)}"
+                f"column {column!r} has {count} values not matching {kwargs['regex']}{_examples(details)}"
             )
         elif kind == "expect_compound_columns_to_be_unique":
             problems.append(

@@ -35,9 +35,7 @@ def generate_batches(
     if shift is not None and shift not in SHIFT_KINDS:
         raise ConfigError(f"unknown shift {shift!r}; use one of {', '.join(SHIFT_KINDS)}")
     if corrupt is not None and corrupt not in CORRUPTION_KINDS:
-        raise ConfigError(
-            f"unknown corruption {corrupt!r}; use one of {', '.join(CORRUPTION_KINDS)}"
-        )
+        raise ConfigError(f"unknown corruption {corrupt!r}; use one of {', '.join(CORRUPTION_KINDS)}")
     if (shift is None) != (shift_start is None) or (corrupt is None) != (corrupt_date is None):
         raise ConfigError("--shift needs --shift-start and --corrupt needs --corrupt-date")
     scenario = FreightScenario(

@@ -64,15 +64,11 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     rows = latest[[*keys, *(c for c in config.slices if c not in keys)]].reset_index(drop=True)
     for lag in features.lags_days:
         lagged = known.loc[known[day] == target_day - pd.Timedelta(days=lag), [*keys, target]]
-        rows = rows.merge(
-            lagged.rename(columns={target: f"{target}_lag_{lag}d"}), on=keys, how="left"
-        )
+        rows = rows.merge(lagged.rename(columns={target: f"{target}_lag_{lag}d"}), on=keys, how="left")
     for window in features.rolling_mean_days:
         recent = known[known[day] > as_of_day - pd.Timedelta(days=window)]
         means = recent.groupby(keys, as_index=False)[target].mean()
-        rows = rows.merge(
-            means.rename(columns={target: f"{target}_mean_{window}d"}), on=keys, how="left"
-        )
+        rows = rows.merge(means.rename(columns={target: f"{target}_mean_{window}d"}), on=keys, how="left")
 
     country_holidays = holidays.country_holidays(features.holiday_country, years=target_day.year)
     rows.insert(0, "entity_id", entity_id(rows, keys))
@@ -87,9 +83,7 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     return rows.sort_values("entity_id", ignore_index=True)
 
 
-def read_history(
-    lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date
-) -> pd.DataFrame:
+def read_history(lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date) -> pd.DataFrame:
     """Silver rows reported between ``start`` and ``as_of``, tagged with their logical date."""
     import pandas as pd
 
@@ -102,9 +96,7 @@ def read_history(
     return pd.concat(frames, ignore_index=True)
 
 
-def build_gold_partition(
-    lakehouse: Lakehouse, config: ModelConfig, logical_date: date
-) -> Published:
+def build_gold_partition(lakehouse: Lakehouse, config: ModelConfig, logical_date: date) -> Published:
     """Compute and publish gold for ``logical_date`` from silver partitions up to that date.
 
     Raises MissingInputError if silver for ``logical_date`` was never published (its batch
@@ -116,9 +108,7 @@ def build_gold_partition(
         PartitionKey("silver", source, logical_date),
         "its batch was not validated or was quarantined; run `conveyor validate` first",
     )
-    history = read_history(
-        lakehouse, config, lookback_start(logical_date, config.features), logical_date
-    )
+    history = read_history(lakehouse, config, lookback_start(logical_date, config.features), logical_date)
     gold = compute_features(history, logical_date, config)
     inputs = {"silver": silver.content_hash, "history_rows": str(len(history))}
     return lakehouse.publish(

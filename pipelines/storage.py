@@ -213,9 +213,7 @@ class Lakehouse:
             return self._same_or_conflict(key, self.require_manifest(key, "race"), content_hash)
         return Published(self.uri(key), content_hash, written=True)
 
-    def _same_or_conflict(
-        self, key: PartitionKey, existing: Manifest, content_hash: str
-    ) -> Published:
+    def _same_or_conflict(self, key: PartitionKey, existing: Manifest, content_hash: str) -> Published:
         if existing.content_hash == content_hash:
             return Published(self.uri(key), content_hash, written=False)
         raise PartitionConflictError(

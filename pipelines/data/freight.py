@@ -59,9 +59,7 @@ def _stations(region: str, count: int, first: int = 1) -> list[str]:
 def _routes(rng: np.random.Generator, stations: list[tuple[str, str]], count: int) -> pd.DataFrame:
     pairs = [(o, d, region) for o, region in stations for d, _ in stations if o != d]
     chosen = rng.choice(len(pairs), size=min(count, len(pairs)), replace=False)
-    routes = pd.DataFrame(
-        [pairs[i] for i in sorted(chosen)], columns=["origin", "destination", "region"]
-    )
+    routes = pd.DataFrame([pairs[i] for i in sorted(chosen)], columns=["origin", "destination", "region"])
     # Each route has its own typical size: a few busy corridors, many small ones.
     routes["base"] = rng.lognormal(mean=np.log(30), sigma=0.6, size=len(routes))
     return routes
@@ -95,9 +93,7 @@ def generate_actuals(scenario: FreightScenario) -> pd.DataFrame:
     import holidays
 
     days = pd.date_range(scenario.start, periods=scenario.days, freq="D")
-    holiday_days = set(
-        holidays.country_holidays(scenario.holiday_country, years=sorted(set(days.year)))
-    )
+    holiday_days = set(holidays.country_holidays(scenario.holiday_country, years=sorted(set(days.year))))
     base_rng = np.random.default_rng([scenario.seed, 0])
     stations = [
         (code, region)
@@ -131,15 +127,11 @@ def _apply_shift(
         frame["volume"] = frame["volume"].astype("int64")
         return frame
     if scenario.shift == "new_region":
-        stations = [
-            (code, NEW_REGION) for code in _stations(NEW_REGION, scenario.stations_per_region)
-        ]
+        stations = [(code, NEW_REGION) for code in _stations(NEW_REGION, scenario.stations_per_region)]
         factors = {NEW_REGION: NEW_REGION_FACTOR}
     else:  # new_stations: new stations open in the existing regions
         first = scenario.stations_per_region + 50
-        stations = [
-            (code, region) for region in REGION_FACTORS for code in _stations(region, 2, first)
-        ]
+        stations = [(code, region) for region in REGION_FACTORS for code in _stations(region, 2, first)]
         factors = REGION_FACTORS
     routes = _routes(shift_rng, stations, max(4, scenario.routes // 2))
     added = _daily_volumes(shift_rng, routes, shifted_days, holiday_days, factors)

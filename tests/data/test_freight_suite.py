@@ -73,9 +73,9 @@ def test_a_good_batch_reaches_silver_typed_and_deduplicated(
     assert str(silver["volume"].dtype) == "int64"
     assert outcome.silver.written
     result = Path(outcome.validation_uri)
-    assert lakehouse.manifest(
-        PartitionKey("validations", "freight", DAY, outcome.batch_id)
-    ).details["success"]
+    assert lakehouse.manifest(PartitionKey("validations", "freight", DAY, outcome.batch_id)).details[
+        "success"
+    ]
     assert result.exists()
 
 
@@ -92,9 +92,7 @@ def test_a_corrupted_batch_is_quarantined_with_a_clear_reason(
     assert "quarantined at" in str(rejected.value)
     assert "silver and gold were not written" in str(rejected.value)
     bronze = PartitionKey("bronze", "freight", DAY, batch=ingested.batch_id)
-    assert lakehouse.read_bytes(bronze, BATCH_FILE) == raw, (
-        "bronze must keep the batch as it arrived"
-    )
+    assert lakehouse.read_bytes(bronze, BATCH_FILE) == raw, "bronze must keep the batch as it arrived"
     assert lakehouse.manifest(PartitionKey("silver", "freight", DAY)) is None
     assert lakehouse.manifest(PartitionKey("gold", "freight", DAY)) is None
     quarantine = PartitionKey("quarantine", "freight", DAY, batch=ingested.batch_id)

@@ -57,17 +57,13 @@ def test_every_command_has_help():
 def test_ingest_validate_gold_and_rerun_changes_nothing(landed, conveyor_home, lakehouse):
     steps = [("ingest", "ingested"), ("validate", "validated"), ("gold", "built")]
     for step, said in steps:
-        done = conveyor(
-            step, "--model", "freight_volume", "--logical-date", DAY, home=conveyor_home
-        )
+        done = conveyor(step, "--model", "freight_volume", "--logical-date", DAY, home=conveyor_home)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(said), done.stdout
     before = sorted((p, p.stat().st_mtime_ns) for p in (conveyor_home / "lakehouse").rglob("*"))
 
     for step, said in steps:
-        done = conveyor(
-            step, "--model", "freight_volume", "--logical-date", DAY, home=conveyor_home
-        )
+        done = conveyor(step, "--model", "freight_volume", "--logical-date", DAY, home=conveyor_home)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"already {said}"), done.stdout
     after = sorted((p, p.stat().st_mtime_ns) for p in (conveyor_home / "lakehouse").rglob("*"))
@@ -86,9 +82,7 @@ def test_a_conflicting_batch_is_refused_once_silver_is_published(landed, conveyo
         assert conveyor(step, "-m", "freight_volume", "-d", DAY, home=conveyor_home).returncode == 0
     changed = tmp_path / "changed.csv"
     changed.write_text((landed / f"{DAY}.csv").read_text().replace(",north,", ",north,1", 1))
-    done = conveyor(
-        "ingest", "-m", "freight_volume", "-d", DAY, "--file", str(changed), home=conveyor_home
-    )
+    done = conveyor("ingest", "-m", "freight_volume", "-d", DAY, "--file", str(changed), home=conveyor_home)
     assert done.returncode == 3
     assert "is already published from batch" in done.stderr
     assert "Send a correction as a batch with a later logical date" in done.stderr
@@ -125,9 +119,7 @@ def test_bad_arguments_get_a_clear_error(conveyor_home):
     done = conveyor("ingest", "-m", "no_such_model", "-d", DAY, home=conveyor_home)
     assert done.returncode == 2 and "no model called 'no_such_model'" in done.stderr
     done = conveyor("ingest", "-m", "freight_volume", "-d", DAY, home=conveyor_home)
-    assert (
-        done.returncode == 4 and "no batch at" in done.stderr and "conveyor generate" in done.stderr
-    )
+    assert done.returncode == 4 and "no batch at" in done.stderr and "conveyor generate" in done.stderr
     done = conveyor(
         "generate",
         "-m",

@@ -50,16 +50,12 @@ def test_unset_variable_in_platform_config_is_named(conveyor_home, tmp_path, mon
         "environment: local\nlakehouse_uri: ${LAKE_BUCKET}/lake\nlanding_uri: /tmp/landing\n"
     )
     monkeypatch.setenv("CONVEYOR_CONFIG_DIR", str(tmp_path))
-    with pytest.raises(
-        ConfigError, match="lakehouse_uri: environment variable LAKE_BUCKET is not set"
-    ):
+    with pytest.raises(ConfigError, match="lakehouse_uri: environment variable LAKE_BUCKET is not set"):
         load_platform_config()
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(
-        ConfigError, match=r"no model called 'fright'.*known models: freight_volume"
-    ):
+    with pytest.raises(ConfigError, match=r"no model called 'fright'.*known models: freight_volume"):
         load_model_config("fright")
 
 

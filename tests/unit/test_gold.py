@@ -29,9 +29,7 @@ def history(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
 
 def daily(start: date, end: date, volume: int = 10, delay: int = 2) -> list[tuple[str, int, str]]:
     days = pd.date_range(start, end)
-    return [
-        (d.date().isoformat(), volume, (d + timedelta(days=delay)).date().isoformat()) for d in days
-    ]
+    return [(d.date().isoformat(), volume, (d + timedelta(days=delay)).date().isoformat()) for d in days]
 
 
 def test_lags_and_means_are_exact(freight_config):
@@ -59,9 +57,7 @@ def test_a_value_reported_after_the_as_of_date_is_never_seen(freight_config):
     leaky = compute_features(history(clean + late_spike), AS_OF, freight_config)
     pd.testing.assert_frame_equal(features, leaky)
     # The same spike reported in time is seen: the test can tell the difference.
-    seen = compute_features(
-        history([*clean, ("2024-03-24", 10_000, "2024-03-30")]), AS_OF, freight_config
-    )
+    seen = compute_features(history([*clean, ("2024-03-24", 10_000, "2024-03-30")]), AS_OF, freight_config)
     assert seen.iloc[0]["volume_lag_14d"] == 10_000
 
 
@@ -74,9 +70,7 @@ def test_a_future_service_day_is_never_seen(freight_config):
 
 
 def test_missing_history_gives_missing_features_not_zeros(freight_config):
-    features = compute_features(
-        history(daily(date(2024, 3, 20), date(2024, 3, 28))), AS_OF, freight_config
-    )
+    features = compute_features(history(daily(date(2024, 3, 20), date(2024, 3, 28))), AS_OF, freight_config)
     assert pd.isna(features.iloc[0]["volume_lag_28d"])
     assert features.iloc[0]["volume_mean_7d"] == 10
 

@@ -59,9 +59,7 @@ def test_losing_a_publish_race_is_a_conflict_not_a_silent_overwrite(lakehouse, m
     # Our existence check runs before the other writer's commit lands: it sees nothing.
     real_manifest = lakehouse.manifest
     answers = iter([None])
-    monkeypatch.setattr(
-        lakehouse, "manifest", lambda key: next(answers, None) or real_manifest(key)
-    )
+    monkeypatch.setattr(lakehouse, "manifest", lambda key: next(answers, None) or real_manifest(key))
     with pytest.raises(PartitionConflictError):
         publish(lakehouse, b"second")
     assert lakehouse.read_bytes(KEY, "data.bin") == b"first"

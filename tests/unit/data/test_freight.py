@@ -35,15 +35,10 @@ def test_every_route_has_one_volume_a_day():
 def test_weekends_and_holidays_carry_less_freight():
     actuals = generate_actuals(scenario(days=365))
     weekday = actuals["date"].dt.weekday
-    assert (
-        actuals.loc[weekday == 6, "volume"].mean()
-        < 0.6 * actuals.loc[weekday == 1, "volume"].mean()
-    )
+    assert actuals.loc[weekday == 6, "volume"].mean() < 0.6 * actuals.loc[weekday == 1, "volume"].mean()
     christmas = actuals["date"] == pd.Timestamp("2024-12-25")
     next_wednesday = actuals["date"] == pd.Timestamp("2024-12-18")
-    assert (
-        actuals.loc[christmas, "volume"].mean() < 0.5 * actuals.loc[next_wednesday, "volume"].mean()
-    )
+    assert actuals.loc[christmas, "volume"].mean() < 0.5 * actuals.loc[next_wednesday, "volume"].mean()
 
 
 def test_regions_differ_in_volume():

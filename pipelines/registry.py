@@ -1,0 +1,190 @@
+"""The MLflow model registry: versions, the ``challenger`` and ``champion`` aliases,
+compare-and-set promotion, rollback, and the lineage every version carries."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.errors import ConveyorError, MissingInputError
+from pipelines.lineage import LINEAGE_FIELDS, from_tags
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mlflow import MlflowClient
+
+    from pipelines.config import PlatformConfig
+
+log = logging.getLogger("conveyor.registry")
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+class PromotionConflictError(ConveyorError):
+    """The champion moved since the challenger was evaluated against it."""
+
+    exit_code = 6
+
+
+def mlflow_client(platform: PlatformConfig) -> MlflowClient:
+    """A client on the platform's tracking server and registry (also set for fluent calls)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(platform.mlflow_tracking_uri)
+    mlflow.set_registry_uri(platform.mlflow_tracking_uri)
+    return mlflow.MlflowClient(platform.mlflow_tracking_uri, platform.mlflow_tracking_uri)
+
+
+def experiment_id(client: MlflowClient, platform: PlatformConfig, model: str) -> str:
+    """One experiment per model, created on first use."""
+    experiment = client.get_experiment_by_name(model)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    return str(client.create_experiment(model, artifact_location=f"{platform.mlflow_artifact_uri}/{model}"))
+
+
+def alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(model, alias).version)
+    except MlflowException:
+        return None
+
+
+def register_version(
+    client: MlflowClient, model: str, model_uri: str, run_id: str, tags: dict[str, str]
+) -> str:
+    """Register the run's model as a new version with its lineage, and make it ``challenger``.
+
+    The version is created with every tag at once, so no version exists without lineage.
+    """
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_registered_model(model)
+    except MlflowException:
+        client.create_registered_model(model, description=f"Conveyor model {model}")
+    version = client.create_model_version(model, source=model_uri, run_id=run_id, tags=tags)
+    client.set_registered_model_alias(model, CHALLENGER, version.version)
+    log.info("registered %s version %s as %s", model, version.version, CHALLENGER)
+    return str(version.version)
+
+
+@contextmanager
+def alias_lock(platform: PlatformConfig, model: str) -> Iterator[None]:
+    """Serialises alias moves of one model, so compare-and-set is atomic."""
+    from filelock import FileLock
+
+    folder = Path(platform.home) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f"{model}.aliases.lock"), timeout=60):
+        yield
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    model: str
+    alias: str
+    version: str
+    previous: str | None
+
+
+def promote(
+    client: MlflowClient,
+    platform: PlatformConfig,
+    model: str,
+    version: str,
+    *,
+    expected_champion: str | None,
+) -> AliasMove:
+    """Move ``champion`` to ``version``, only if it still points at ``expected_champion``
+    (the version the gate compared against; None for a first deploy).
+
+    Raises PromotionConflictError, changing nothing, when the champion moved meanwhile.
+    """
+    with alias_lock(platform, model):
+        current = alias_version(client, model, CHAMPION)
+        if current == version:
+            log.info("%s: version %s is already the champion", model, version)
+            return AliasMove(model, CHAMPION, version, current)
+        if current != expected_champion:
+            raise PromotionConflictError(
+                f"{model}: champion is version {current}, but version {version} was evaluated"
+                f" against {expected_champion or 'no champion'}; nothing changed. Evaluate"
+                " again against the current champion."
+            )
+        client.set_registered_model_alias(model, CHAMPION, version)
+        client.set_model_version_tag(model, version, "conveyor.promoted_from", str(current))
+        if alias_version(client, model, CHALLENGER) == version:
+            client.delete_registered_model_alias(model, CHALLENGER)  # no longer a challenger
+    log.info("%s: champion %s -> %s", model, current, version)
+    return AliasMove(model, CHAMPION, version, current)
+
+
+def rollback(client: MlflowClient, platform: PlatformConfig, model: str, version: str) -> AliasMove:
+    """Point ``champion`` at an earlier registered version."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_model_version(model, version)
+    except MlflowException:
+        raise MissingInputError(
+            f"{model} has no version {version}; see `conveyor lineage {model}@champion`"
+        ) from None
+    with alias_lock(platform, model):
+        current = alias_version(client, model, CHAMPION)
+        if current == version:
+            raise ConveyorError(f"{model}: version {version} is already the champion")
+        client.set_registered_model_alias(model, CHAMPION, version)
+        client.set_model_version_tag(model, version, "conveyor.rolled_back_from", str(current))
+    log.info("%s: rolled back champion %s -> %s", model, current, version)
+    return AliasMove(model, CHAMPION, version, current)
+
+
+def resolve_reference(client: MlflowClient, reference: str) -> tuple[str, str]:
+    """``name@alias`` or ``name@version`` -> (name, version)."""
+    name, sep, which = reference.partition("@")
+    if not sep or not which:
+        raise MissingInputError(
+            f"{reference!r} is not a model reference; use <model>@champion or <model>@<version>"
+        )
+    if which.isdigit():
+        return name, which
+    version = alias_version(client, name, which)
+    if version is None:
+        raise MissingInputError(f"{name} has no version with alias {which!r}")
+    return name, version
+
+
+def lineage(client: MlflowClient, reference: str) -> dict[str, Any]:
+    """Everything recorded about a version: lineage, metrics, gate decision, aliases."""
+    name, version = resolve_reference(client, reference)
+    found = client.get_model_version(name, version)
+    fields = from_tags(dict(found.tags))
+    run = client.get_run(str(found.run_id))
+    aliases = [alias for alias in (CHAMPION, CHALLENGER) if alias_version(client, name, alias) == version]
+    return {
+        "model": name,
+        "version": version,
+        "aliases": aliases,
+        "run_id": found.run_id,
+        "source": found.source,
+        "lineage": {key: fields.get(key, "") for key in LINEAGE_FIELDS},
+        "gate": {k.removeprefix("gate."): v for k, v in fields.items() if k.startswith("gate.")},
+        "metrics": {k: v for k, v in run.data.metrics.items() if not k.startswith("slice.")},
+        "slice_metrics": {k: v for k, v in run.data.metrics.items() if k.startswith("slice.")},
+        "params": dict(run.data.params),
+    }
+
+
+def referenced_datasets(client: MlflowClient, model: str) -> set[str]:
+    """Every dataset URI a registered version of ``model`` refers to."""
+    uris: set[str] = set()
+    for version in client.search_model_versions(f"name='{model}'"):
+        fields = from_tags(dict(version.tags))
+        uris |= {fields[k] for k in fields if k.endswith("_dataset_uri")}
+    return uris

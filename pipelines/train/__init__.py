@@ -1,0 +1,115 @@
+"""Training: model types keyed by the config's ``model.type``, and the bundle they produce.
+
+A bundle is everything inference needs: the fitted preprocessing, the architecture's
+parameters and the weights. It is saved as one file and wrapped as an MLflow pyfunc.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipelines.errors import MissingInputError
+from pipelines.train.params import TorchMLPParams
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.config import ModelConfig
+    from pipelines.train.torch_mlp import TabularMLP
+
+log = logging.getLogger("conveyor.train")
+
+
+@dataclass
+class TrainedModel:
+    preprocessor: Any
+    network: TabularMLP
+    params: TorchMLPParams
+    history: list[dict[str, float]]
+    resumed_from_epoch: int | None = None
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predictions on the original scale, never below zero."""
+        from pipelines.train.torch_mlp import predict
+
+        pre = self.preprocessor
+        scaled = predict(self.network, pre.numeric_matrix(frame), pre.category_matrix(frame))
+        return pre.unscale_target(scaled).clip(min=0.0)
+
+    def save(self, path: Path) -> None:
+        import torch
+
+        bundle = {
+            "model_type": "torch_mlp",
+            "preprocessor": self.preprocessor.to_dict(),
+            "params": self.params.model_dump(),
+            "state_dict": {k: v.cpu() for k, v in self.network.state_dict().items()},
+            "history": self.history,
+        }
+        torch.save(bundle, path)
+
+    @classmethod
+    def load(cls, path: Path) -> TrainedModel:
+        import torch
+
+        from pipelines.train.preprocessing import Preprocessor
+        from pipelines.train.torch_mlp import TabularMLP
+
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+        preprocessor = Preprocessor.from_dict(bundle["preprocessor"])
+        params = TorchMLPParams(**bundle["params"])
+        network = TabularMLP(len(preprocessor.numeric), preprocessor.cardinalities(), params)
+        network.load_state_dict(bundle["state_dict"])
+        return cls(preprocessor, network, params, bundle["history"])
+
+
+def resolve_params(config: ModelConfig, overrides: dict[str, Any] | None = None) -> TorchMLPParams:
+    return TorchMLPParams(**{**config.model.params, **(overrides or {})})
+
+
+def run_key(config: ModelConfig, params: TorchMLPParams, train_digest: str) -> str:
+    """Identity of a training run: a retried task with the same key resumes its checkpoints."""
+    identity = {
+        "model": config.name,
+        "type": config.model.type,
+        "seed": config.model.seed,
+        "params": params.model_dump(),
+        "features": [config.features.numeric, config.features.categorical],
+        "train": train_digest,
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train_model(
+    config: ModelConfig,
+    train: pd.DataFrame,
+    checkpoints: Path,
+    params: TorchMLPParams,
+) -> TrainedModel:
+    """Fit preprocessing and the network on ``train``; resumes from ``checkpoints``.
+
+    Raises MissingInputError for an empty training set.
+    """
+    from pipelines.train.preprocessing import Preprocessor
+    from pipelines.train.torch_mlp import fit
+
+    if train.empty:
+        raise MissingInputError("the training set is empty; build datasets from more history")
+    features = config.features
+    preprocessor = Preprocessor.fit(train, features.numeric, features.categorical, config.target)
+    network, state = fit(
+        preprocessor.numeric_matrix(train),
+        preprocessor.category_matrix(train),
+        preprocessor.scale_target(train[config.target]),
+        preprocessor.cardinalities(),
+        params,
+        config.model.seed,
+        checkpoints,
+    )
+    return TrainedModel(preprocessor, network.cpu(), params, state.history, state.resumed_from)

@@ -1,0 +1,24 @@
+"""The MLflow pyfunc wrapper: a registered model version predicts from raw feature columns,
+with the preprocessing that training fitted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mlflow.pyfunc import PythonModel
+
+BUNDLE = "bundle"
+
+
+class ConveyorModel(PythonModel):
+    def load_context(self, context: Any) -> None:
+        from pipelines.train import TrainedModel
+
+        self.model = TrainedModel.load(Path(context.artifacts[BUNDLE]))
+
+    def predict(self, context, model_input, params=None):
+        import pandas as pd
+
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        return self.model.predict(frame)
