@@ -99,8 +99,12 @@ def label_rows(lakehouse: Lakehouse, config: ModelConfig, as_of: date) -> pd.Dat
     )
 
 
+def feature_columns(config: ModelConfig) -> list[str]:
+    return [*config.features.numeric, *config.features.categorical]
+
+
 def model_columns(config: ModelConfig) -> list[str]:
-    features = [*config.features.numeric, *config.features.categorical]
+    features = feature_columns(config)
     slices = [s for s in config.slices if s not in features]
     return [ENTITY_ID, EVENT_TIMESTAMP, *features, *slices, config.target]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import fsspec
 
-from pipelines.datasets import read_dataset
+from pipelines.datasets import feature_columns, read_dataset
 from pipelines.errors import ConfigError, ConveyorError
 from pipelines.gates import GateDecision, decide
 from pipelines.lineage import TAG, from_tags
@@ -48,7 +48,7 @@ def gate(platform: PlatformConfig, config: ModelConfig, client: MlflowClient, ru
     champion_prediction = None
     if champion is not None:
         model = mlflow.pyfunc.load_model(f"models:/{config.name}@{CHAMPION}")
-        champion_prediction = model.predict(scored).astype("float64")
+        champion_prediction = model.predict(scored[feature_columns(config)]).astype("float64")
     decision = decide(config, scored, champion_version=champion, champion_prediction=champion_prediction)
 
     report = json.dumps({"model": config.name, "run_id": run_id, **decision.to_dict()}, indent=2)

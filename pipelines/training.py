@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.datasets import DatasetRef, publish_dataset, read_dataset
+from pipelines.datasets import DatasetRef, feature_columns, publish_dataset, read_dataset
 from pipelines.evaluate import PREDICTION, Evaluation, check_slices, evaluate_predictions
 from pipelines.lineage import (
     TAG,
@@ -178,8 +178,7 @@ def _log_model(trained: Any, train_frame: pd.DataFrame, config: ModelConfig) -> 
 
     from pipelines.train.pyfunc import BUNDLE, ConveyorModel
 
-    columns = [*config.features.numeric, *config.features.categorical]
-    example = train_frame[columns].head(5)
+    example = train_frame[feature_columns(config)].head(5)
     with tempfile.TemporaryDirectory() as scratch:
         bundle = Path(scratch) / "model.pt"
         trained.save(bundle)
@@ -222,7 +221,7 @@ def evaluate(
     _, test_frame = dataset_ref("test", fields["test_dataset_uri"])
     check_slices(train_frame, test_frame, config)
     model = mlflow.pyfunc.load_model(fields["model_uri"])
-    scored = test_frame.assign(**{PREDICTION: model.predict(test_frame)})
+    scored = test_frame.assign(**{PREDICTION: model.predict(test_frame[feature_columns(config)])})
     predictions = publish_dataset(lakehouse, config.name, "predictions", scored)
     evaluation = evaluate_predictions(scored, config)
     client.log_batch(run_id, metrics=[Metric(k, v, 0, 0) for k, v in evaluation.flat().items()])
