@@ -35,3 +35,36 @@ def freight_config() -> ModelConfig:
 @pytest.fixture
 def lakehouse(platform: PlatformConfig) -> Lakehouse:
     return Lakehouse(platform.lakehouse_uri)
+
+
+PREPARED_DAYS, PREPARED_ROUTES = 120, 40
+
+
+@pytest.fixture(scope="session")
+def prepared_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lakehouse with 120 days of freight (the demo's data) through bronze, silver and gold, built once per
+    test process; tests copy it into their own CONVEYOR_HOME (see ``model_home``)."""
+    from datetime import date
+
+    from pipelines.backfill import process_landed_days
+    from pipelines.generate import generate_batches
+
+    home = tmp_path_factory.mktemp("prepared")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(home))
+        platform = load_platform_config()
+        config = load_model_config("freight_volume")
+        days = generate_batches(
+            platform, config, start=date(2024, 1, 1), days=PREPARED_DAYS, routes=PREPARED_ROUTES
+        )
+        process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
+    return home / "lakehouse"
+
+
+@pytest.fixture
+def model_home(conveyor_home: Path, prepared_lakehouse: Path) -> Path:
+    """A fresh CONVEYOR_HOME holding a copy of the prepared lakehouse, and nothing else."""
+    import shutil
+
+    shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
+    return conveyor_home

@@ -1,0 +1,132 @@
+"""The model half end to end: features -> datasets -> train -> evaluate -> gate -> register
+-> promote, on real Feast, MLflow and torch, and what decides which version is champion."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines import promotion, training
+from pipelines.config import load_model_config, load_platform_config
+from pipelines.cycle import retrain_from_lineage, run_training_cycle
+from pipelines.datasets import build_datasets
+from pipelines.features import apply_features, feature_store
+from pipelines.lineage import LINEAGE_FIELDS
+from pipelines.promotion import GateBlockedError
+from pipelines.registry import (
+    CHALLENGER,
+    CHAMPION,
+    PromotionConflictError,
+    alias_version,
+    lineage,
+    mlflow_client,
+    rollback,
+)
+from pipelines.storage import Lakehouse
+
+AS_OF = date(2024, 4, 30)  # the prepared lakehouse's last logical date
+
+
+@pytest.fixture
+def env(model_home):
+    platform = load_platform_config()
+    return (
+        platform,
+        load_model_config("freight_volume"),
+        Lakehouse(platform.lakehouse_uri),
+        mlflow_client(platform),
+    )
+
+
+def cycle(env, epochs: int, reason: str = "manual"):
+    platform, config, lakehouse, client = env
+    return run_training_cycle(
+        platform, config, lakehouse, client, as_of=AS_OF, trigger_reason=reason, overrides={"epochs": epochs}
+    )
+
+
+def test_a_first_model_becomes_champion_with_every_lineage_field(env, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CTX_DAG_RUN_ID", "manual__2024-04-30T00:00:00")
+    platform, config, lakehouse, client = env
+    result = cycle(env, epochs=8, reason="manual")
+
+    assert result.decision.kind == "first_deploy" and result.decision.promote
+    assert alias_version(client, "freight_volume", CHAMPION) == result.version == "1"
+    record = lineage(client, "freight_volume@champion")
+    empty = [field for field in LINEAGE_FIELDS if not record["lineage"][field]]
+    assert empty == [], f"lineage fields left empty: {empty}"
+    assert record["lineage"]["trigger_reason"] == "manual"
+    assert record["lineage"]["dag_run_id"] == "manual__2024-04-30T00:00:00"
+    assert len(record["lineage"]["git_commit"]) == 40
+    assert record["lineage"]["train_dataset_uri"].endswith(".parquet")
+    assert record["lineage"]["validation_results"].startswith("120 results")
+    assert record["gate"]["summary"] == "all checks passed"
+    assert {"rmse", "mae", "mape"} <= set(record["metrics"])
+    assert any(k.startswith("slice.region.") for k in record["slice_metrics"])
+
+    reproduced = retrain_from_lineage(platform, client, lakehouse, "freight_volume@1")
+    assert reproduced.run_id != result.run_id
+    assert reproduced.matches, (reproduced.original, reproduced.reproduced)
+
+
+def test_worse_is_kept_out_better_goes_in_rollback_restores_and_force_is_recorded(env):
+    platform, config, lakehouse, client = env
+    first = cycle(env, epochs=2)
+    assert first.promotion is not None and first.version == "1"
+
+    worse = cycle(env, epochs=1)
+    assert not worse.decision.promote and worse.promotion is None
+    assert "beats_champion" in worse.decision.summary
+    assert alias_version(client, "freight_volume", CHAMPION) == "1"
+    assert alias_version(client, "freight_volume", CHALLENGER) == worse.version == "2"
+
+    better = cycle(env, epochs=8)
+    assert better.decision.promote, better.decision.checks
+    assert better.metrics["rmse"] < first.metrics["rmse"]
+    assert alias_version(client, "freight_volume", CHAMPION) == "3"
+
+    rollback(client, platform, "freight_volume", "1")
+    assert alias_version(client, "freight_volume", CHAMPION) == "1"
+    assert client.get_model_version("freight_volume", "1").tags["conveyor.rolled_back_from"] == "3"
+
+    with pytest.raises(GateBlockedError, match="did not pass its gates"):
+        promotion.promote_version(platform, config, client, "2")
+    promotion.promote_version(
+        platform, config, client, "2", forced_by="ops@example.com", forced_reason="drill"
+    )
+    tags = client.get_model_version("freight_volume", "2").tags
+    assert alias_version(client, "freight_volume", CHAMPION) == "2"
+    assert (tags["conveyor.forced_by"], tags["conveyor.forced_reason"]) == ("ops@example.com", "drill")
+
+
+def test_a_concurrent_promotion_loses_the_race_cleanly(env):
+    platform, config, lakehouse, client = env
+    dry_run = config.model_copy(update={"gates": config.gates.model_copy(update={"mode": "dry_run"})})
+    cycle(env, epochs=2)
+    store = feature_store(platform)
+    apply_features(store, dry_run, lakehouse)
+    train_ref, test_ref = build_datasets(lakehouse, store, dry_run, AS_OF)
+    versions = []
+    for epochs in (6, 8):  # two challengers, both evaluated against champion 1
+        run_id = training.train(
+            platform,
+            dry_run,
+            client,
+            lakehouse,
+            train_uri=train_ref.uri,
+            test_uri=test_ref.uri,
+            as_of=AS_OF,
+            trigger_reason="manual",
+            overrides={"epochs": epochs},
+        )
+        training.evaluate(platform, dry_run, client, lakehouse, run_id)
+        assert promotion.gate(platform, dry_run, client, run_id).champion_version == "1"
+        versions.append(promotion.register(dry_run, client, run_id))
+
+    promotion.promote_version(platform, dry_run, client, versions[0])
+    with pytest.raises(
+        PromotionConflictError, match="champion is version 2, but version 3 was evaluated against 1"
+    ):
+        promotion.promote_version(platform, dry_run, client, versions[1])
+    assert alias_version(client, "freight_volume", CHAMPION) == versions[0]
