@@ -53,7 +53,7 @@ def test_materialize_an_explicit_window_then_read_online(bound):
     store, config, lakehouse = bound
     gold = lakehouse.read_frame(PartitionKey("gold", "freight", date(2024, 4, 30)))  # for May 7
     materialize_features(store, config, date(2024, 5, 7), date(2024, 5, 8))
-    online = online_features(store, config, list(gold["entity_id"][:3]) + ["NOWHERE>NOWHERE"])
+    online = online_features(store, config, [*gold["entity_id"][:3], "NOWHERE>NOWHERE"])
     assert online["volume_mean_7d"][:3] == pytest.approx(list(gold["volume_mean_7d"][:3]))
     assert online["volume_mean_7d"][3] is None
     with pytest.raises(ConfigError, match="window is empty"):

@@ -48,7 +48,7 @@ def cycle(env, epochs: int, reason: str = "manual"):
 
 def test_a_first_model_becomes_champion_with_every_lineage_field(env, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CTX_DAG_RUN_ID", "manual__2024-04-30T00:00:00")
-    platform, config, lakehouse, client = env
+    platform, _, lakehouse, client = env
     result = cycle(env, epochs=8, reason="manual")
 
     assert result.decision.kind == "first_deploy" and result.decision.promote
@@ -71,7 +71,7 @@ def test_a_first_model_becomes_champion_with_every_lineage_field(env, monkeypatc
 
 
 def test_worse_is_kept_out_better_goes_in_rollback_restores_and_force_is_recorded(env):
-    platform, config, lakehouse, client = env
+    platform, config, _, client = env
     first = cycle(env, epochs=2)
     assert first.promotion is not None and first.version == "1"
 
