@@ -20,3 +20,9 @@ def test_demo_runs_end_to_end_and_says_where_to_look(conveyor_home: Path, lakeho
     assert len(days) == 40 and days[-1] == date(2024, 2, 10)
     latest = lakehouse.uri(PartitionKey("gold", "freight", days[-1]), "data.parquet")
     assert latest in printed and Path(latest).is_file()
+
+    assert "Model: freight_volume version 1 is" in printed
+    assert "gate           first_deploy, mode enabled" in printed
+    for field in ("git_commit", "config_hash", "train_dataset_digest", "trigger_reason"):
+        assert f"    {field}" in printed
+    assert "manual (make demo)" in printed

@@ -44,7 +44,12 @@ def landed(conveyor_home: Path) -> Path:
 
 
 def test_every_command_has_help():
-    for command in ["", "generate", "ingest", "validate", "gold", "demo"]:
+    commands = [
+        "", "generate", "ingest", "validate", "gold", "demo", "features apply", "features materialize",
+        "datasets build", "datasets cleanup", "train", "evaluate", "gate", "register", "promote",
+        "rollback", "lineage", "retrain-from-lineage",
+    ]  # fmt: skip
+    for command in commands:
         done = subprocess.run(
             [sys.executable, "-m", "pipelines", *command.split(), "--help"],
             capture_output=True,
@@ -133,3 +138,7 @@ def test_bad_arguments_get_a_clear_error(conveyor_home):
         home=conveyor_home,
     )
     assert done.returncode == 2 and "unknown shift 'moon'" in done.stderr
+    done = conveyor("lineage", "freight_volume@champion", home=conveyor_home)
+    assert done.returncode == 4 and "has no version with alias 'champion'" in done.stderr
+    done = conveyor("promote", "-m", "freight_volume", "--version", "1", "--force", home=conveyor_home)
+    assert done.returncode == 2 and "--force needs --requested-by and --reason" in done.stderr

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.train.preprocessing import UNKNOWN, Preprocessor
+
+TRAIN = pd.DataFrame(
+    {"lag": [1.0, 3.0, np.nan], "region": ["north", "south", "north"], "y": [10.0, 20.0, 30.0]}
+)
+
+
+def fitted() -> Preprocessor:
+    return Preprocessor.fit(TRAIN, ["lag"], ["region"], "y")
+
+
+def test_scaling_is_fitted_on_training_data_only():
+    pre = fitted()
+    assert pre.means == [2.0] and pre.scales == [1.0]
+    later = pd.DataFrame({"lag": [100.0], "region": ["north"]})
+    assert pre.numeric_matrix(later)[0, 0] == pytest.approx(98.0)  # not re-centred on new data
+
+
+def test_missing_numbers_become_the_training_mean_and_unseen_categories_unknown():
+    pre = fitted()
+    frame = pd.DataFrame({"lag": [np.nan], "region": ["far_east"]})
+    assert pre.numeric_matrix(frame)[0, 0] == 0.0
+    assert pre.category_matrix(frame)[0, 0] == UNKNOWN
+    assert pre.category_matrix(pd.DataFrame({"region": ["south"]}))[0, 0] == 2
+
+
+def test_the_target_round_trips():
+    pre = fitted()
+    y = pd.Series([10.0, 25.0])
+    assert pre.unscale_target(pre.scale_target(y)) == pytest.approx(y.to_numpy())
+
+
+def test_it_survives_saving_inside_the_model():
+    pre = fitted()
+    assert Preprocessor.from_dict(pre.to_dict()) == pre
