@@ -37,6 +37,7 @@ test: install lint typecheck
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/train.py
 
 # Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
 lock:

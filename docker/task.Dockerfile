@@ -2,6 +2,7 @@
 # The task image: the `conveyor` CLI and its locked dependencies. Every pipeline step runs in
 # it, in production exactly as on a laptop: `conveyor <step> --model <name> ...`.
 # CPU by default; a GPU build passes --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128
+# (the model code uses CUDA, bf16 autocast and pinned memory whenever a GPU is visible).
 FROM python:3.11.7-slim-bookworm
 
 ARG TORCH_SPEC="torch==2.13.0"
@@ -11,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CONVEYOR_HOME=/var/lib/conveyor \
-    CONVEYOR_CONFIG_DIR=/opt/conveyor/configs
+    CONVEYOR_CONFIG_DIR=/opt/conveyor/configs \
+    CONVEYOR_FEATURE_REPO=/opt/conveyor/feature_repo
 
 RUN useradd --create-home --uid 10001 conveyor \
     && mkdir -p /var/lib/conveyor \
@@ -26,6 +28,7 @@ RUN pip install --no-cache-dir "${TORCH_SPEC}" --index-url "${TORCH_INDEX}" \
 COPY pyproject.toml README.md ./
 COPY pipelines ./pipelines
 COPY configs ./configs
+COPY feature_repo ./feature_repo
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 
 USER conveyor
