@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,11 @@ def fit(
     x_numeric, x_categories = to_device(numeric, device), to_device(categories, device)
     y = to_device(target, device)
     rows = len(y)
+
     # bf16 autocast on GPUs; on a CPU, no context at all (entering a disabled one costs per step).
-    precision = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else nullcontext
+    def precision() -> AbstractContextManager[object]:
+        return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
     for epoch in range(state.epochs_done, params.epochs):
         started = time.perf_counter()
         order = torch.randperm(rows, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
