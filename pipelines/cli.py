@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -146,7 +148,13 @@ RunOption = Annotated[str, typer.Option("--run-id", help="MLflow run id from `co
 
 
 def _emit(result: dict[str, Any], as_json: bool, human: str) -> None:
+    """Print the step's result; also write it where an orchestrator collects results
+    (``CONVEYOR_RESULT_FILE``, e.g. KubernetesPodOperator's XCom file)."""
     typer.echo(json.dumps(result, default=str) if as_json else human)
+    result_file = os.environ.get("CONVEYOR_RESULT_FILE")
+    if result_file:
+        Path(result_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(result_file).write_text(json.dumps(result, default=str))
 
 
 def _mlflow(platform: PlatformConfig) -> MlflowClient:
@@ -233,12 +241,19 @@ def train(
     reason: Annotated[str, typer.Option(help="Why this training runs (recorded in lineage).")] = "manual",
     dag_run_id: Annotated[str | None, typer.Option(help="Airflow DAG run id, if any.")] = None,
     param: Annotated[list[str] | None, typer.Option(help="Hyperparameter override NAME=VALUE.")] = None,
+    params_json: Annotated[str, typer.Option(help='Overrides as a JSON object, e.g. {"epochs": 12}.')] = "{}",
     as_json: JsonOption = False,
 ) -> None:
     """Train a model and log it as an MLflow run; resumes from checkpoints if retried."""
     from pipelines.training import train as train_step
 
     platform, config, lakehouse = _context(model)
+    try:
+        overrides = {**json.loads(params_json), **_parse_overrides(param or [])}
+    except (json.JSONDecodeError, TypeError):
+        raise ConfigError(
+            f'--params-json {params_json!r} is not a JSON object like {{"epochs": 12}}'
+        ) from None
     run_id = train_step(
         platform,
         config,
@@ -249,7 +264,7 @@ def train(
         as_of=as_of.date(),
         trigger_reason=reason,
         dag_run_id=dag_run_id,
-        overrides=_parse_overrides(param or []),
+        overrides=overrides,
     )
     _emit({"run_id": run_id}, as_json, f"trained: run {run_id}")
 
@@ -295,7 +310,9 @@ def register(model: ModelOption, run_id: RunOption, as_json: JsonOption = False)
 def promote(
     model: ModelOption,
     version: Annotated[str, typer.Option(help="Model version to make champion.")],
-    force: Annotated[bool, typer.Option(help="Promote although the gate said no.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force/--no-force", help="Promote although the gate said no.")
+    ] = False,
     requested_by: Annotated[str | None, typer.Option(help="Who forces (with --force).")] = None,
     reason: Annotated[str | None, typer.Option(help="Why (with --force).")] = None,
 ) -> None:
@@ -304,7 +321,7 @@ def promote(
     from pipelines.promotion import promote_version
 
     platform, config, _ = _context(model)
-    if force and (requested_by is None or reason is None):
+    if force and not (requested_by and reason):
         raise ConfigError("--force needs --requested-by and --reason: a forced promotion is recorded")
     moved = promote_version(
         platform,

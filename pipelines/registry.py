@@ -137,8 +137,9 @@ def rollback(client: MlflowClient, platform: PlatformConfig, model: str, version
         ) from None
     with alias_lock(platform, model):
         current = alias_version(client, model, CHAMPION)
-        if current == version:
-            raise ConveyorError(f"{model}: version {version} is already the champion")
+        if current == version:  # idempotent: a retried rollback that already happened succeeds
+            log.info("%s: version %s is already the champion", model, version)
+            return AliasMove(model, CHAMPION, version, current)
         client.set_registered_model_alias(model, CHAMPION, version)
         client.set_model_version_tag(model, version, "conveyor.rolled_back_from", str(current))
     log.info("%s: rolled back champion %s -> %s", model, current, version)

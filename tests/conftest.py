@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Airflow reads its configuration when first imported: point it at a throwaway home and at
+# our DAG and plugin folders before any test imports it.
+_REPO = Path(__file__).resolve().parents[1]
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="airflow-home-")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+sys.path.insert(0, str(_REPO / "plugins"))
 
 from pipelines.config import ModelConfig, PlatformConfig, load_model_config, load_platform_config
 from pipelines.storage import Lakehouse

@@ -1,0 +1,1 @@
+"""Conveyor's Airflow pieces, in the provider layout: operators/, sensors/, hooks/."""

@@ -1,0 +1,158 @@
+"""A pipeline step as an Airflow task: the same ``conveyor <step> ...`` command everywhere.
+
+``CONVEYOR_EXECUTION`` picks where it runs; the DAG does not change:
+
+- ``local`` (default): a subprocess of the worker, in the worker's environment;
+- ``docker``: the task image through ``DockerOperator`` (GPU steps get a device request,
+  the state volume is mounted; Docker is reached through ``CONVEYOR_DOCKER_URL``, a
+  socket proxy, never the raw socket);
+- ``kubernetes``: the task image as a pod through ``KubernetesPodOperator`` (GPU steps ask
+  for ``nvidia.com/gpu``; the state volume is a PVC).
+
+A step's result (the JSON line it prints with ``--json``) becomes the task's XCom. Exit
+codes of bad input (config, conflict with published data, missing input, rejected batch,
+gate-blocked version) fail the task without retries: retrying cannot fix them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+# pipelines.errors: 2 config, 3 conflict, 4 missing input, 5 rejected batch, 7 gate-blocked.
+NON_RETRYABLE_EXIT_CODES = frozenset({2, 3, 4, 5, 7})
+STATE_DIR = "/var/lib/conveyor"
+RESULT_FILE = "/airflow/xcom/return.json"  # where KubernetesPodOperator's sidecar reads XCom
+
+
+def execution_mode() -> str:
+    mode = os.environ.get("CONVEYOR_EXECUTION", "local")
+    if mode not in ("local", "docker", "kubernetes"):
+        raise ValueError(f"CONVEYOR_EXECUTION={mode!r}; use local, docker or kubernetes")
+    return mode
+
+
+def parse_result(stdout: str) -> Any:
+    """The step's result: its last stdout line if that is JSON, else None."""
+    lines = [line for line in stdout.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return None
+
+
+class ConveyorStepOperator(BaseOperator):
+    """Runs ``python -m pipelines <arguments>`` as a subprocess, streaming its output."""
+
+    template_fields = ("arguments",)
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, arguments: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.arguments = arguments
+        self._process: subprocess.Popen[str] | None = None
+
+    def execute(self, context: Context) -> Any:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        command = [sys.executable, "-m", "pipelines", *map(str, self.arguments)]
+        self.log.info("running: %s", " ".join(command))
+        env = {**os.environ, "AIRFLOW_CTX_DAG_RUN_ID": str(context["run_id"])}
+        self._process = subprocess.Popen(
+            command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        output = []
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            output.append(line)
+            self.log.info("%s", line.rstrip())
+        code = self._process.wait()
+        if code == 0:
+            return parse_result("".join(output))
+        errors = [line.strip() for line in output if line.startswith("error:")]
+        message = errors[-1] if errors else f"`conveyor {self.arguments[0]}` exited with {code}"
+        if code in NON_RETRYABLE_EXIT_CODES:
+            raise AirflowFailException(f"{message} (exit {code}: bad input, not retried)")
+        raise AirflowException(f"{message} (exit {code})")
+
+    def on_kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+
+
+def conveyor_task(task_id: str, arguments: list[str], *, gpu: bool = False, **kwargs: Any) -> BaseOperator:
+    """The task that runs ``conveyor <arguments>`` in the configured execution mode."""
+    mode = execution_mode()
+    if gpu:
+        kwargs.setdefault("pool", "gpu")  # one slot: two trainings never share a GPU
+    if mode == "local":
+        return ConveyorStepOperator(task_id=task_id, arguments=arguments, **kwargs)
+    image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
+    environment = {
+        "CONVEYOR_ENV": os.environ.get("CONVEYOR_ENV", "compose"),
+        "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
+    }
+    if mode == "docker":
+        return _docker_task(task_id, arguments, image, environment, gpu, **kwargs)
+    return _pod_task(task_id, arguments, image, environment, gpu, **kwargs)
+
+
+def _docker_task(
+    task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
+) -> BaseOperator:
+    from airflow.providers.docker.operators.docker import DockerOperator
+    from docker.types import DeviceRequest, Mount
+
+    return DockerOperator(
+        task_id=task_id,
+        image=image,
+        command=arguments,  # the image's entrypoint is `conveyor`
+        docker_url=os.environ.get("CONVEYOR_DOCKER_URL", "tcp://docker-socket-proxy:2375"),
+        environment=environment,
+        mounts=[Mount(target=STATE_DIR, source=os.environ.get("CONVEYOR_STATE_VOLUME", "conveyor-state"))],
+        device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if gpu else None,
+        network_mode=os.environ.get("CONVEYOR_DOCKER_NETWORK", "conveyor"),
+        auto_remove="success",
+        mount_tmp_dir=False,
+        **kwargs,
+    )
+
+
+def _pod_task(
+    task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
+) -> BaseOperator:
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from kubernetes.client import models as k8s
+
+    claim = os.environ.get("CONVEYOR_STATE_CLAIM", "conveyor-state")
+    return KubernetesPodOperator(
+        task_id=task_id,
+        name=task_id.replace("_", "-"),
+        namespace=os.environ.get("CONVEYOR_NAMESPACE", "conveyor"),
+        image=image,
+        cmds=["conveyor"],
+        arguments=arguments,
+        env_vars={**environment, "CONVEYOR_RESULT_FILE": RESULT_FILE},
+        container_resources=k8s.V1ResourceRequirements(limits={"nvidia.com/gpu": "1"}) if gpu else None,
+        volumes=[
+            k8s.V1Volume(
+                name="state",
+                persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(claim_name=claim),
+            )
+        ],
+        volume_mounts=[k8s.V1VolumeMount(name="state", mount_path=STATE_DIR)],
+        do_xcom_push=True,
+        get_logs=True,
+        on_finish_action="delete_succeeded_pod",
+        **kwargs,
+    )

@@ -1,0 +1,60 @@
+"""The task factory: the same step as a subprocess, a Docker container or a Kubernetes pod."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+from conveyor.operators.step import ConveyorStepOperator, conveyor_task, parse_result
+
+ARGS = ["train", "-m", "freight_volume", "-d", "{{ ds }}", "--json"]
+
+
+def test_local_mode_runs_the_command_as_a_subprocess(monkeypatch):
+    monkeypatch.delenv("CONVEYOR_EXECUTION", raising=False)
+    task = conveyor_task("train_model", ARGS, gpu=True)
+    assert isinstance(task, ConveyorStepOperator)
+    assert task.arguments == ARGS and task.pool == "gpu"
+
+
+def test_docker_mode_runs_the_task_image_with_state_volume_and_a_gpu(monkeypatch):
+    monkeypatch.setenv("CONVEYOR_EXECUTION", "docker")
+    monkeypatch.setenv("CONVEYOR_TASK_IMAGE", "registry.example/conveyor/task:1.2")
+    gpu = conveyor_task("train_model", ARGS, gpu=True)
+    cpu = conveyor_task("evaluate_model", ["evaluate", "-m", "freight_volume"])
+    assert type(gpu).__name__ == "DockerOperator"
+    assert gpu.image == "registry.example/conveyor/task:1.2"
+    assert gpu.command == ARGS
+    assert gpu.docker_url.startswith("tcp://"), "Docker is reached through the socket proxy"
+    assert [(m["Target"], m["Source"]) for m in gpu.mounts] == [("/var/lib/conveyor", "conveyor-state")]
+    assert gpu.device_requests[0]["Capabilities"] == [["gpu"]]
+    assert not cpu.device_requests
+
+
+def test_kubernetes_mode_runs_a_pod_asking_for_a_gpu(monkeypatch):
+    monkeypatch.setenv("CONVEYOR_EXECUTION", "kubernetes")
+    pod = conveyor_task("train_model", ARGS, gpu=True)
+    assert type(pod).__name__ == "KubernetesPodOperator"
+    assert pod.cmds == ["conveyor"] and pod.arguments == ARGS
+    assert pod.container_resources.limits == {"nvidia.com/gpu": "1"}
+    assert pod.volume_mounts[0].mount_path == "/var/lib/conveyor"
+    # env_vars stays a template until the task renders; the declared value is what we pass
+    assert pod.env_vars["CONVEYOR_RESULT_FILE"] == "/airflow/xcom/return.json" and pod.do_xcom_push
+
+
+def test_an_unknown_mode_is_named(monkeypatch):
+    monkeypatch.setenv("CONVEYOR_EXECUTION", "slurm")
+    with pytest.raises(ValueError, match="CONVEYOR_EXECUTION='slurm'; use local, docker or kubernetes"):
+        conveyor_task("x", ARGS)
+
+
+def test_bad_input_fails_the_task_without_retries(conveyor_home):
+    task = ConveyorStepOperator(
+        task_id="ingest_batch", arguments=["ingest", "-m", "nope", "-d", "2024-01-01"]
+    )
+    with pytest.raises(AirflowFailException, match="no model called 'nope'.*exit 2: bad input, not retried"):
+        task.execute({"run_id": "manual__test"})
+
+
+def test_the_last_json_line_is_the_result():
+    assert parse_result('log line\n{"run_id": "abc"}\n') == {"run_id": "abc"}
+    assert parse_result("trained: run abc\n") is None
