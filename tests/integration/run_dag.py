@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     if bag.import_errors:
         raise SystemExit(f"import errors: {bag.import_errors}")
     dag = bag.get_dag(dag_id)
-    day = datetime.fromisoformat(logical_date).replace(tzinfo=timezone.utc)
+    day = datetime.fromisoformat(logical_date).replace(tzinfo=UTC)
     run = dag.test(logical_date=day, run_conf=conf)
     with create_session() as session:
         from airflow.models.taskinstance import TaskInstance
