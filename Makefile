@@ -27,7 +27,7 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check pipelines tests benchmarks
+	$(BIN)/ruff format --check pipelines plugins dags tests benchmarks
 
 typecheck: install
 	$(BIN)/mypy

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.config import ModelConfig, PlatformConfig, load_model_config, load_platform_config
+from pipelines.storage import Lakehouse
+
 # Airflow reads its configuration when first imported: point it at a throwaway home and at
 # our DAG and plugin folders before any test imports it.
 _REPO = Path(__file__).resolve().parents[1]
@@ -18,9 +21,6 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(_REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(_REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 sys.path.insert(0, str(_REPO / "plugins"))
-
-from pipelines.config import ModelConfig, PlatformConfig, load_model_config, load_platform_config
-from pipelines.storage import Lakehouse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,6 +14,7 @@ from pipelines.config import load_model_config, model_names
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 KINDS = ("ingest", "train", "rollback")
+HEAVY = ("torch", "transformers", "great_expectations", "mlflow", "feast", "pandas")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ import airflow.sdk, airflow.providers.standard.operators.empty
 started = time.perf_counter()
 runpy.run_path({str(DAGS / dag_file)!r})
 seconds = time.perf_counter() - started
-heavy = [m for m in ("torch", "transformers", "great_expectations", "mlflow", "feast", "pandas") if m in sys.modules]
+heavy = [m for m in {HEAVY!r} if m in sys.modules]
 print(json.dumps({{"seconds": seconds, "heavy": heavy}}))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)

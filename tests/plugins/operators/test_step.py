@@ -51,7 +51,7 @@ def test_bad_input_fails_the_task_without_retries(conveyor_home):
     task = ConveyorStepOperator(
         task_id="ingest_batch", arguments=["ingest", "-m", "nope", "-d", "2024-01-01"]
     )
-    with pytest.raises(AirflowFailException, match="no model called 'nope'.*exit 2: bad input, not retried"):
+    with pytest.raises(AirflowFailException, match=r"no model called 'nope'.*exit 2: bad input, not retried"):
         task.execute({"run_id": "manual__test"})
 
 
