@@ -24,7 +24,7 @@ Every day, the batch of `{source}` that arrived (its logical date is the day it 
 """
 
 
-def build_ingest_dag(config):  # type: ignore[no-untyped-def]
+def build_ingest_dag(config):
     horizon = config.features.horizon_days
     partition = ["-m", config.name, "-d", "{{ ds }}"]
     with DAG(

@@ -15,7 +15,7 @@ nothing, if it does not. See the versions with `conveyor lineage {model}@<versio
 """
 
 
-def build_rollback_dag(config):  # type: ignore[no-untyped-def]
+def build_rollback_dag(config):
     with DAG(
         dag_id=f"{config.name}__rollback",
         schedule=None,

@@ -37,11 +37,11 @@ Trigger it from outside (an alert) with Airflow's REST API:
 """
 
 
-def _schedule(config):  # type: ignore[no-untyped-def]
+def _schedule(config):
     if not config.triggers.on_new_features:
         return config.triggers.schedule
-    from airflow.timetables.assets import AssetOrTimeSchedule
-    from airflow.timetables.trigger import CronTriggerTimetable
+    from airflow.sdk.definitions.timetables.assets import AssetOrTimeSchedule
+    from airflow.sdk.definitions.timetables.trigger import CronTriggerTimetable
 
     return AssetOrTimeSchedule(
         timetable=CronTriggerTimetable(config.triggers.schedule, timezone="UTC"),
@@ -49,7 +49,7 @@ def _schedule(config):  # type: ignore[no-untyped-def]
     )
 
 
-def _params(config):  # type: ignore[no-untyped-def]
+def _params(config):
     return {
         "reason": Param("manual", type="string", minLength=1, title="Reason",
                         description="Why you are retraining; recorded in the model version's lineage."),
@@ -64,7 +64,7 @@ def _params(config):  # type: ignore[no-untyped-def]
     }  # fmt: skip
 
 
-def build_train_dag(config):  # type: ignore[no-untyped-def]
+def build_train_dag(config):
     model = ["-m", config.name]
     xcom = "ti.xcom_pull(task_ids='{}')"
     with DAG(
@@ -83,14 +83,14 @@ def build_train_dag(config):  # type: ignore[no-untyped-def]
     ) as dag:
 
         @task
-        def resolve_trigger_reason(dag_run=None, params=None) -> str:  # type: ignore[no-untyped-def]
+        def resolve_trigger_reason(dag_run=None, params=None) -> str:
             requested = None if params["reason"] == "manual" else params["reason"]
             return trigger_reason(
                 str(dag_run.run_type), requested or ("manual" if dag_run.run_type == "manual" else None)
             )
 
         @task.branch
-        def choose_promotion(ti=None, params=None) -> str:  # type: ignore[no-untyped-def]
+        def choose_promotion(ti=None, params=None) -> str:
             return promotion_branch(ti.xcom_pull(task_ids="gate_model"), bool(params["force_promote"]))
 
         reason = resolve_trigger_reason()

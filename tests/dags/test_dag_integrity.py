@@ -82,3 +82,16 @@ def test_the_forms_refuse_bad_values(bag):
     overrides = bag.dags["freight_volume__train"].params.get_param("overrides")
     with pytest.raises(ParamValidationError):
         Param("epochs=12", **overrides.schema).resolve()
+
+
+def test_data_driven_retraining_adds_the_features_asset_to_the_nightly_schedule():
+    import runpy
+
+    namespace = runpy.run_path(str(DAGS / "conveyor_train.py"))
+    config = load_model_config("freight_volume")
+    triggers = config.triggers.model_copy(update={"on_new_features": True})
+    dag = namespace["build_train_dag"](config.model_copy(update={"triggers": triggers}))
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert "freight_volume_features" in str(dag.timetable.asset_condition)
+    assert dag.timetable.timetable.expression == config.triggers.schedule
+
