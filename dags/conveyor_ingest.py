@@ -7,7 +7,14 @@ the last task emits the model's features asset, which can start training.
 from __future__ import annotations
 
 from airflow.sdk import DAG
-from conveyor.dag_support import START_DATE, default_args, features_asset, model_configs
+from conveyor.dag_support import (
+    RUN_DAY,
+    RUN_DAY_EXPRESSION,
+    START_DATE,
+    default_args,
+    features_asset,
+    model_configs,
+)
 from conveyor.operators.step import conveyor_task
 
 DOC = """
@@ -26,7 +33,7 @@ Every day, the batch of `{source}` that arrived (its logical date is the day it 
 
 def build_ingest_dag(config):
     horizon = config.features.horizon_days
-    partition = ["-m", config.name, "-d", "{{ ds }}"]
+    partition = ["-m", config.name, "-d", RUN_DAY]
     with DAG(
         dag_id=f"{config.name}__ingest",
         schedule="@daily",
@@ -45,8 +52,8 @@ def build_ingest_dag(config):
         materialize_features = conveyor_task(
             "materialize_features",
             ["features", "materialize", "-m", config.name,
-             "--start", f"{{{{ macros.ds_add(ds, {horizon}) }}}}",
-             "--end", f"{{{{ macros.ds_add(ds, {horizon + 1}) }}}}"],
+             "--start", f"{{{{ macros.ds_add({RUN_DAY_EXPRESSION}, {horizon}) }}}}",
+             "--end", f"{{{{ macros.ds_add({RUN_DAY_EXPRESSION}, {horizon + 1}) }}}}"],
             outlets=[features_asset(config)],
         )  # fmt: skip
         ingest_batch >> validate_batch >> build_gold >> apply_features >> materialize_features

@@ -13,6 +13,7 @@ from __future__ import annotations
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param, task
 from conveyor.dag_support import (
+    RUN_DAY,
     START_DATE,
     default_args,
     features_asset,
@@ -96,11 +97,11 @@ def build_train_dag(config):
         reason = resolve_trigger_reason()
         apply_features = conveyor_task("apply_features", ["features", "apply", *model])
         build_datasets = conveyor_task(
-            "build_datasets", ["datasets", "build", *model, "-d", "{{ ds }}", "--json"]
+            "build_datasets", ["datasets", "build", *model, "-d", RUN_DAY, "--json"]
         )
         train_model = conveyor_task(
             "train_model",
-            ["train", *model, "-d", "{{ ds }}",
+            ["train", *model, "-d", RUN_DAY,
              "--train-dataset", "{{ " + xcom.format("build_datasets") + "['train']['uri'] }}",
              "--test-dataset", "{{ " + xcom.format("build_datasets") + "['test']['uri'] }}",
              "--reason", "{{ " + xcom.format("resolve_trigger_reason") + " }}",

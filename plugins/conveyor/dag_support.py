@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from pipelines.config import ModelConfig
 
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
+# The day a run works on: its logical date, or, for a run triggered without one (an alert
+# through the REST API), the day it was triggered.
+RUN_DAY_EXPRESSION = "((dag_run.logical_date or dag_run.run_after) | ds)"
+RUN_DAY = "{{ " + RUN_DAY_EXPRESSION + " }}"
 
 
 def model_configs() -> list[ModelConfig]:

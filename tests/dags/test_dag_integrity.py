@@ -95,3 +95,15 @@ def test_data_driven_retraining_adds_the_features_asset_to_the_nightly_schedule(
     assert "freight_volume_features" in str(dag.timetable.asset_condition)
     assert dag.timetable.timetable.expression == config.triggers.schedule
 
+
+def test_a_run_without_logical_date_works_on_the_day_it_was_triggered(bag):
+    from types import SimpleNamespace
+
+    import pendulum
+    from conveyor.dag_support import RUN_DAY
+
+    task = bag.dags["freight_volume__train"].get_task("build_datasets")
+    alert = SimpleNamespace(logical_date=None, run_after=pendulum.datetime(2026, 11, 25, 13, 5, tz="UTC"))
+    scheduled = SimpleNamespace(logical_date=pendulum.datetime(2024, 4, 30, tz="UTC"), run_after=None)
+    assert task.render_template(RUN_DAY, {"dag_run": alert}) == "2026-11-25"
+    assert task.render_template(RUN_DAY, {"dag_run": scheduled}) == "2024-04-30"
