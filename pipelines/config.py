@@ -163,6 +163,11 @@ class PerformanceTrigger(_Strict):
 
 class DriftTrigger(_Strict):
     share_threshold: float = Field(gt=0, le=1)
+    method: str = Field(default="psi", description="Evidently's per-column drift method.")
+    column_threshold: float = Field(default=0.2, gt=0, description="A column drifted above it.")
+    ignore: list[str] = Field(
+        default_factory=list, description="Features that change by design (the calendar), not drift."
+    )
 
 
 class TriggersConfig(_Strict):

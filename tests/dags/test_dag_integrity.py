@@ -13,7 +13,7 @@ from airflow.dag_processing.dagbag import DagBag
 from pipelines.config import load_model_config, model_names
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-KINDS = ("ingest", "train", "rollback")
+KINDS = ("ingest", "train", "monitor", "rollback")
 HEAVY = ("torch", "transformers", "great_expectations", "mlflow", "feast", "pandas")
 
 

@@ -32,7 +32,20 @@ def main() -> None:
         )
         states = {ti.task_id: str(ti.state) for ti in instances}
         tries = {ti.task_id: ti.try_number for ti in instances}
-    print(json.dumps({"state": str(run.state), "run_id": run.run_id, "tasks": states, "tries": tries}))
+        from airflow.models.dagrun import DagRun
+
+        others = [
+            {"dag_id": r.dag_id, "run_id": r.run_id, "conf": r.conf, "state": str(r.state)}
+            for r in session.query(DagRun).filter(DagRun.dag_id != dag_id)
+        ]
+    outcome = {
+        "state": str(run.state),
+        "run_id": run.run_id,
+        "tasks": states,
+        "tries": tries,
+        "others": others,
+    }
+    print(json.dumps(outcome, default=str))
 
 
 if __name__ == "__main__":

@@ -63,31 +63,37 @@ class ConveyorStepOperator(BaseOperator):
         self._process: subprocess.Popen[str] | None = None
 
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-        command = [sys.executable, "-m", "pipelines", *map(str, self.arguments)]
-        self.log.info("running: %s", " ".join(command))
-        env = {**os.environ, "AIRFLOW_CTX_DAG_RUN_ID": str(context["run_id"])}
-        self._process = subprocess.Popen(
-            command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
-        output = []
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            output.append(line)
-            self.log.info("%s", line.rstrip())
-        code = self._process.wait()
-        if code == 0:
-            return parse_result("".join(output))
-        errors = [line.strip() for line in output if line.startswith("error:")]
-        message = errors[-1] if errors else f"`conveyor {self.arguments[0]}` exited with {code}"
-        if code in NON_RETRYABLE_EXIT_CODES:
-            raise AirflowFailException(f"{message} (exit {code}: bad input, not retried)")
-        raise AirflowException(f"{message} (exit {code})")
+        return run_step(self, self.arguments, str(context["run_id"]))
 
     def on_kill(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
+
+
+def run_step(task: Any, arguments: list[str], run_id: str) -> Any:
+    """Run ``conveyor <arguments>`` for ``task``, stream its output to the task log, and
+    return its JSON result; raise so that bad input is not retried and the rest is."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    command = [sys.executable, "-m", "pipelines", *map(str, arguments)]
+    task.log.info("running: %s", " ".join(command))
+    env = {**os.environ, "AIRFLOW_CTX_DAG_RUN_ID": run_id}
+    task._process = subprocess.Popen(
+        command, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output = []
+    assert task._process.stdout is not None
+    for line in task._process.stdout:
+        output.append(line)
+        task.log.info("%s", line.rstrip())
+    code = task._process.wait()
+    if code == 0:
+        return parse_result("".join(output))
+    errors = [line.strip() for line in output if line.startswith("error:")]
+    message = errors[-1] if errors else f"`conveyor {arguments[0]}` exited with {code}"
+    if code in NON_RETRYABLE_EXIT_CODES:
+        raise AirflowFailException(f"{message} (exit {code}: bad input, not retried)")
+    raise AirflowException(f"{message} (exit {code})")
 
 
 def conveyor_task(task_id: str, arguments: list[str], *, gpu: bool = False, **kwargs: Any) -> BaseOperator:

@@ -1,0 +1,91 @@
+"""The monitoring loop: quiet on clean data, drift on a new region, poor performance on a
+change of scale, and the monitor DAG starting one retrain with the reason recorded."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from pipelines.backfill import process_landed_days
+from pipelines.config import load_model_config, load_platform_config
+from pipelines.cycle import run_training_cycle
+from pipelines.generate import generate_batches
+from pipelines.monitor import check_drift, check_performance
+from pipelines.registry import mlflow_client
+from pipelines.storage import Lakehouse
+from tests.integration.conftest import run_dag
+
+START, TRAINED_AS_OF = date(2024, 1, 1), date(2024, 4, 30)
+SHIFT_START, CHECK_DAY = date(2024, 5, 5), date(2024, 5, 12)
+
+
+@pytest.fixture(scope="module")
+def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose champion was trained as of April 30 on the prepared data."""
+    home = tmp_path_factory.mktemp("champion")
+    shutil.copytree(prepared_lakehouse, home / "lakehouse")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(home))
+        platform, config = load_platform_config(), load_model_config("freight_volume")
+        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+    return home
+
+
+@pytest.fixture
+def model_home(champion_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    # MLflow keeps absolute artifact paths, so the copy shares the champion's artifacts.
+    home = tmp_path / "home"
+    shutil.copytree(champion_home, home)
+    monkeypatch.setenv("CONVEYOR_HOME", str(home))
+    return home
+
+
+def arrive(shift: str | None) -> tuple:
+    """The batches after training arrive, from May 1 to the check day."""
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    days = generate_batches(platform, config, start=START, days=(CHECK_DAY - START).days,
+                            shift=shift, shift_start=SHIFT_START if shift else None)  # fmt: skip
+    process_landed_days(platform, config, lakehouse, [d for d in days if d > TRAINED_AS_OF])
+    return platform, config, lakehouse, mlflow_client(platform)
+
+
+@pytest.mark.parametrize(
+    ("shift", "performance_breached", "drift_breached"),
+    [(None, False, False), ("new_region", False, True), ("scale", True, False)],
+)
+def test_each_check_fires_on_its_kind_of_change_and_stays_quiet_otherwise(
+    model_home, shift, performance_breached, drift_breached
+):
+    platform, config, lakehouse, client = arrive(shift)
+    performance = check_performance(platform, config, lakehouse, client, CHECK_DAY)
+    drift = check_drift(platform, config, lakehouse, client, CHECK_DAY)
+    assert performance.rows > 0 and performance.breached is performance_breached, performance.to_dict()
+    assert drift.breached is drift_breached, drift.to_dict()
+    if shift == "new_region":
+        assert {"region", "origin"} <= set(drift.details["drifted_columns"])
+    assert Path(drift.report_uri).read_text().lstrip().lower().startswith("<!doctype html")
+    assert Path(drift.report_uri.replace(".html", ".json")).exists()
+
+
+def test_the_monitor_dag_starts_one_retrain_for_a_data_shift(model_home, airflow_env):
+    arrive("new_region")
+    first = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
+    assert first["tasks"]["sense_data_shift"] == "success", first
+    assert first["tasks"]["retrain_on_data_shift"] == "success"
+    assert first["tasks"]["sense_performance"] == "skipped"
+    assert first["tasks"]["retrain_on_performance"] == "skipped"
+    triggered = [r for r in first["others"] if r["dag_id"] == "freight_volume__train"]
+    assert [(r["run_id"], r["conf"]) for r in triggered] == [
+        (f"data_shift__{CHECK_DAY}", {"reason": "data shift"})
+    ]
+
+    again = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
+    assert again["tasks"]["retrain_on_data_shift"] == "skipped", (
+        "the same shift on the same day retrains once"
+    )
+    assert len([r for r in again["others"] if r["dag_id"] == "freight_volume__train"]) == 1
