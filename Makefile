@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck unit bench lock clean
+.PHONY: install demo test lint typecheck bench ui lock clean
 
 install: $(STAMP)
 
@@ -34,6 +34,9 @@ typecheck: install
 
 test: install lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+ui: install
+	scripts/ui.sh
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py

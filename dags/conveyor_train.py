@@ -85,14 +85,12 @@ def build_train_dag(config):
 
         @task
         def resolve_trigger_reason(dag_run=None, params=None) -> str:
-            requested = None if params["reason"] == "manual" else params["reason"]
-            return trigger_reason(
-                str(dag_run.run_type), requested or ("manual" if dag_run.run_type == "manual" else None)
-            )
+            return trigger_reason(str(dag_run.run_type), params["reason"])
 
         @task.branch
         def choose_promotion(ti=None, params=None) -> str:
-            return promotion_branch(ti.xcom_pull(task_ids="gate_model"), bool(params["force_promote"]))
+            gate = ti.xcom_pull(task_ids="gate_model")
+            return promotion_branch(gate, bool(params["force_promote"]), config.gates.require_approval)
 
         reason = resolve_trigger_reason()
         apply_features = conveyor_task("apply_features", ["features", "apply", *model])

@@ -46,15 +46,17 @@ def features_asset(config: ModelConfig) -> Asset:
 
 
 def trigger_reason(run_type: str, requested: str | None) -> str:
-    """Why a training run runs: what its trigger asked for, else what started it."""
+    """Why a training run runs: what its trigger or form asked for, else what started it
+    (a scheduled run carries the form's default, "manual", which is not a reason)."""
     by_run_type = {"scheduled": "schedule", "asset_triggered": "new features", "backfill": "backfill"}
-    if run_type in by_run_type and not requested:
-        return by_run_type[run_type]
-    return requested or "manual"
+    if requested and requested != "manual":
+        return requested
+    return by_run_type.get(run_type, "manual")
 
 
-def promotion_branch(gate: dict[str, Any] | None, force: bool) -> str:
-    """The task to follow the gate with: promote, or keep the champion."""
+def promotion_branch(gate: dict[str, Any] | None, force: bool, approval: bool) -> str:
+    """The task to follow the gate with: promotion (through a human's approval when the
+    config asks for one), or keeping the champion."""
     if force or (gate or {}).get("promote"):
-        return "promote_model"
+        return "approve_promotion" if approval else "promote_model"
     return "keep_champion"

@@ -107,3 +107,24 @@ def test_a_run_without_logical_date_works_on_the_day_it_was_triggered(bag):
     scheduled = SimpleNamespace(logical_date=pendulum.datetime(2024, 4, 30, tz="UTC"), run_after=None)
     assert task.render_template(RUN_DAY, {"dag_run": alert}) == "2026-11-25"
     assert task.render_template(RUN_DAY, {"dag_run": scheduled}) == "2024-04-30"
+
+
+def test_human_approval_sits_between_the_gate_and_the_promotion_when_asked():
+    import runpy
+
+    namespace = runpy.run_path(str(DAGS / "conveyor_train.py"))
+    config = load_model_config("freight_volume")
+    gates = config.gates.model_copy(update={"require_approval": True})
+    dag = namespace["build_train_dag"](config.model_copy(update={"gates": gates}))
+    approval = dag.get_task("approve_promotion")
+    assert type(approval).__name__ == "ApprovalOperator"
+    assert approval.upstream_task_ids == {"choose_promotion"}
+    assert approval.downstream_task_ids == {"promote_model"}
+    assert "gate_model" in approval.body, "the operator reads the gate report before approving"
+    assert "approve_promotion" not in bag_without_approval().task_ids
+
+
+def bag_without_approval():
+    import runpy
+
+    return runpy.run_path(str(DAGS / "conveyor_train.py"))["freight_volume__train"]

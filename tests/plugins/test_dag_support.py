@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from conveyor.dag_support import promotion_branch, trigger_reason
+
+
+def test_a_run_records_what_started_it():
+    assert trigger_reason("scheduled", None) == "schedule"
+    assert trigger_reason("asset_triggered", None) == "new features"
+    assert trigger_reason("manual", None) == "manual"
+    assert trigger_reason("manual", "alert: FreightErrorHigh") == "alert: FreightErrorHigh"
+    assert trigger_reason("scheduled", "data shift") == "data shift"
+
+
+def test_promotion_follows_the_gate_unless_forced_and_waits_for_approval_when_asked():
+    assert promotion_branch({"promote": True}, force=False, approval=False) == "promote_model"
+    assert promotion_branch({"promote": False}, force=False, approval=False) == "keep_champion"
+    assert promotion_branch({"promote": False}, force=True, approval=False) == "promote_model"
+    assert promotion_branch({"promote": True}, force=False, approval=True) == "approve_promotion"
+    assert promotion_branch(None, force=False, approval=True) == "keep_champion"
