@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from pipelines.airflow_local import run_dag
 from pipelines.config import load_model_config, load_platform_config
 from pipelines.generate import generate_batches
 from pipelines.registry import CHAMPION, alias_version, lineage, mlflow_client
 from pipelines.storage import Lakehouse, PartitionKey
-from tests.integration.conftest import run_dag
 
 
 def test_ingest_dag_takes_a_day_to_feast_and_stops_a_bad_batch_without_retrying(airflow_env, model_home):

@@ -1,28 +1,38 @@
+"""`make demo` end to end: the story a new user sees, through Airflow."""
+
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
+from pipelines.config import load_platform_config
 from pipelines.demo import run_demo
+from pipelines.registry import lineage, mlflow_client
 from pipelines.storage import PartitionKey
 
 
-def test_demo_runs_end_to_end_and_says_where_to_look(conveyor_home: Path, lakehouse, capsys):
-    run_demo("freight_volume", date(2024, 1, 1), days=40)
+def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, lakehouse, capsys):
+    run_demo("freight_volume", date(2024, 1, 1), days=120)
     printed = capsys.readouterr().out
 
     assert "a corrupted batch arrived and was rejected" in printed
     for layer in ("bronze", "silver", "gold", "validations", "quarantine"):
-        folder = conveyor_home / "lakehouse" / layer / "freight"
-        assert f"{folder}/" in printed
-        assert folder.is_dir()
-    days = lakehouse.logical_dates("gold", "freight")
-    assert len(days) == 40 and days[-1] == date(2024, 2, 10)
-    latest = lakehouse.uri(PartitionKey("gold", "freight", days[-1]), "data.parquet")
+        assert f"{conveyor_home / 'lakehouse' / layer / 'freight'}/" in printed
+    latest = lakehouse.uri(PartitionKey("gold", "freight", date(2024, 4, 30)), "data.parquet")
     assert latest in printed and Path(latest).is_file()
 
-    assert "Model: freight_volume version 1 is" in printed
-    assert "gate           first_deploy, mode enabled" in printed
-    for field in ("git_commit", "config_hash", "train_dataset_digest", "trigger_reason"):
-        assert f"    {field}" in printed
-    assert "manual (make demo)" in printed
+    # Through Airflow: the first training, a shifted batch, the monitor, the retrain it starts.
+    assert "freight_volume__train 2024-04-30: success" in printed
+    assert "freight_volume__ingest 2024-05-12: success" in printed
+    assert "freight_volume__monitor 2024-05-12: success" in printed
+    assert "queued freight_volume__train run data_shift__2024-05-12 with {'reason': 'data shift'}" in printed
+    assert "freight_volume__train 2024-05-12: success" in printed
+
+    client = mlflow_client(load_platform_config())
+    retrained = lineage(client, "freight_volume@challenger")
+    assert retrained["version"] == "2" and retrained["lineage"]["trigger_reason"] == "data shift"
+    assert f"version 2 (trigger: data shift): gate {retrained['gate']['summary']}" in printed
+    champion = lineage(client, "freight_volume@champion")
+    assert f"Model: freight_volume version {champion['version']} is champion" in printed
+    drift_report = conveyor_home / "reports" / "freight_volume" / "drift-2024-05-12.html"
+    assert str(drift_report) in printed and drift_report.is_file()

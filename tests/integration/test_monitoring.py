@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipelines.airflow_local import run_dag
 from pipelines.backfill import process_landed_days
 from pipelines.config import load_model_config, load_platform_config
 from pipelines.cycle import run_training_cycle
@@ -16,7 +17,6 @@ from pipelines.generate import generate_batches
 from pipelines.monitor import check_drift, check_performance
 from pipelines.registry import mlflow_client
 from pipelines.storage import Lakehouse
-from tests.integration.conftest import run_dag
 
 START, TRAINED_AS_OF = date(2024, 1, 1), date(2024, 4, 30)
 SHIFT_START, CHECK_DAY = date(2024, 5, 5), date(2024, 5, 12)

@@ -1,9 +1,13 @@
-"""Run one DAG with ``dag.test()`` in its own process and print the outcome as JSON.
+"""Run one DAG with ``dag.test()`` in this process and print the outcome as JSON.
 
-    python tests/integration/run_dag.py DAG_ID LOGICAL_DATE [CONF_JSON]
+    python -m conveyor.local_run DAG_ID LOGICAL_DATE [CONF_JSON]
 
-Airflow reads its configuration when it is first imported, so each DAG run gets a fresh
-process with AIRFLOW_HOME, the DAG and plugin folders set by the caller."""
+For the demo and tests on the embedded default: every task runs for real, in order,
+without a scheduler. Airflow reads its configuration when first imported, so callers
+start this in a process of its own with AIRFLOW_HOME and the DAG and plugin folders set
+(``pipelines.airflow_local.airflow_environment``). A run already queued for the same logical date (e.g. one a
+monitor triggered) is replaced by this one, as ``dag.test`` does.
+"""
 
 from __future__ import annotations
 
@@ -16,28 +20,27 @@ def main() -> None:
     dag_id, logical_date = sys.argv[1], sys.argv[2]
     conf = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
     from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 
     bag = DagBag()
     if bag.import_errors:
         raise SystemExit(f"import errors: {bag.import_errors}")
-    dag = bag.get_dag(dag_id)
+    dag = bag.dags[dag_id]
     day = datetime.fromisoformat(logical_date).replace(tzinfo=UTC)
     run = dag.test(logical_date=day, run_conf=conf)
     with create_session() as session:
-        from airflow.models.taskinstance import TaskInstance
-
         instances = session.query(TaskInstance).filter(
             TaskInstance.run_id == run.run_id, TaskInstance.dag_id == dag_id
         )
         states = {ti.task_id: str(ti.state) for ti in instances}
         tries = {ti.task_id: ti.try_number for ti in instances}
-        from airflow.models.dagrun import DagRun
-
         others = [
-            {"dag_id": r.dag_id, "run_id": r.run_id, "conf": r.conf, "state": str(r.state)}
+            {"dag_id": r.dag_id, "run_id": r.run_id, "conf": r.conf, "state": str(r.state),
+             "logical_date": r.logical_date.isoformat() if r.logical_date else None}
             for r in session.query(DagRun).filter(DagRun.dag_id != dag_id)
-        ]
+        ]  # fmt: skip
     outcome = {
         "state": str(run.state),
         "run_id": run.run_id,
