@@ -41,6 +41,7 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/orchestration.py
 
 # Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
 lock:
