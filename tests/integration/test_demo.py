@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from pipelines.airflow_local import airflow_environment, run_dag
 from pipelines.config import load_platform_config
 from pipelines.demo import run_demo
 from pipelines.registry import lineage, mlflow_client
@@ -36,3 +37,14 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     assert f"Model: freight_volume version {champion['version']} is champion" in printed
     drift_report = conveyor_home / "reports" / "freight_volume" / "drift-2024-05-12.html"
     assert str(drift_report) in printed and drift_report.is_file()
+
+    # Roll back through the rollback DAG: the champion moves, and moves back.
+    env = airflow_environment(conveyor_home, conveyor_home / "airflow")
+    assert run_dag(env, "freight_volume__rollback", "2024-05-13", {"version": "2"})["state"].endswith(
+        "success"
+    )
+    assert lineage(client, "freight_volume@champion")["version"] == "2"
+    assert run_dag(env, "freight_volume__rollback", "2024-05-14", {"version": "1"})["state"].endswith(
+        "success"
+    )
+    assert lineage(client, "freight_volume@champion")["version"] == "1"

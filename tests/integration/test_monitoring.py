@@ -72,20 +72,25 @@ def test_each_check_fires_on_its_kind_of_change_and_stays_quiet_otherwise(
     assert Path(drift.report_uri.replace(".html", ".json")).exists()
 
 
-def test_the_monitor_dag_starts_one_retrain_for_a_data_shift(model_home, airflow_env):
-    arrive("new_region")
+@pytest.mark.parametrize(
+    ("shift", "fired"),
+    [("new_region", "data_shift"), ("scale", "performance"), (None, None)],
+)
+def test_the_monitor_dag_retrains_once_on_what_it_sees_and_stays_quiet_otherwise(
+    model_home, airflow_env, shift, fired
+):
+    arrive(shift)
     first = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
-    assert first["tasks"]["sense_data_shift"] == "success", first
-    assert first["tasks"]["retrain_on_data_shift"] == "success"
-    assert first["tasks"]["sense_performance"] == "skipped"
-    assert first["tasks"]["retrain_on_performance"] == "skipped"
-    triggered = [r for r in first["others"] if r["dag_id"] == "freight_volume__train"]
-    assert [(r["run_id"], r["conf"]) for r in triggered] == [
-        (f"data_shift__{CHECK_DAY}", {"reason": "data shift"})
-    ]
+    for kind, sensor in (("performance", "sense_performance"), ("data_shift", "sense_data_shift")):
+        expected = "success" if kind == fired else "skipped"
+        assert first["tasks"][sensor] == expected, first
+        assert first["tasks"][f"retrain_on_{kind}"] == expected, first
+    triggered = [(r["run_id"], r["conf"]) for r in first["others"] if r["dag_id"] == "freight_volume__train"]
+    if fired is None:
+        assert triggered == []
+        return
+    assert triggered == [(f"{fired}__{CHECK_DAY}", {"reason": fired.replace("_", " ")})]
 
     again = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
-    assert again["tasks"]["retrain_on_data_shift"] == "skipped", (
-        "the same shift on the same day retrains once"
-    )
+    assert again["tasks"][f"retrain_on_{fired}"] == "skipped", "the same breach on the same day retrains once"
     assert len([r for r in again["others"] if r["dag_id"] == "freight_volume__train"]) == 1
