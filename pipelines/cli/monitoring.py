@@ -1,0 +1,54 @@
+"""Monitoring commands: the champion's live performance and data drift."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit, load_context, tracking_client
+
+if TYPE_CHECKING:
+    from pipelines.monitor import CheckResult
+
+monitor_app = typer.Typer(help="Watch the champion: live error and data drift.")
+app.add_typer(monitor_app, name="monitor")
+
+
+def _print_check(result: CheckResult, as_json: bool) -> None:
+    value = "no data yet" if result.value is None else f"{result.value:.3f}"
+    human = (
+        f"{result.check} of {result.model} v{result.champion_version} as of {result.as_of}: {value}"
+        f" (threshold {result.threshold}, {result.rows} rows) -> "
+        + ("RETRAIN" if result.should_retrain else "cooldown" if result.breached else "ok")
+        + f"\nreport: {result.report_uri}"
+    )
+    emit(result.to_dict(), as_json, human)
+
+
+@monitor_app.command("performance")
+def monitor_performance(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
+    """The champion's error over the recent window, against actuals reported since."""
+    from pipelines.monitor import check_performance
+
+    platform, config, lakehouse = load_context(model)
+    _print_check(
+        check_performance(platform, config, lakehouse, tracking_client(platform), as_of.date()), as_json
+    )
+
+
+@monitor_app.command("drift")
+def monitor_drift(
+    model: ModelOption,
+    as_of: DateOption,
+    window_days: Annotated[int, typer.Option(min=1, help="Days of features to compare.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Evidently drift of the recent features against the champion's test set."""
+    from pipelines.monitor import check_drift
+
+    platform, config, lakehouse = load_context(model)
+    result = check_drift(
+        platform, config, lakehouse, tracking_client(platform), as_of.date(), window_days=window_days
+    )
+    _print_check(result, as_json)
