@@ -8,9 +8,7 @@ twice finds the first one, and nothing is ever overwritten.
 
 from __future__ import annotations
 
-import io
 import logging
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +18,7 @@ import fsspec
 from pipelines.errors import MissingInputError
 from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP, historical_features, served_features
 from pipelines.gold import entity_id
-from pipelines.storage import PartitionKey, frame_hash
+from pipelines.storage import PartitionKey, frame_hash, frame_to_parquet, write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,11 +53,7 @@ def publish_dataset(lakehouse: Lakehouse, model: str, kind: DatasetKind, frame: 
     fs, path = fsspec.core.url_to_fs(uri)
     if not fs.exists(path):
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        temporary = f"{path.rsplit('/', 1)[0]}/.{kind}-{uuid.uuid4().hex}.tmp"
-        fs.pipe_file(temporary, buffer.getvalue())
-        fs.mv(temporary, path)
+        write_atomic(fs, path, frame_to_parquet(frame))
         log.info("wrote %s set: %s (%d rows)", kind, uri, len(frame))
     else:
         log.info("reusing %s set: %s", kind, uri)

@@ -64,13 +64,14 @@ def evaluate_predictions(scored: pd.DataFrame, config: ModelConfig) -> Evaluatio
     """Metrics of a scored test set (the target column and ``prediction``)."""
     if scored.empty:
         raise MissingInputError("the test set is empty; nothing to evaluate")
-    actual = scored[config.target].to_numpy(dtype="float64")
-    predicted = scored[PREDICTION].to_numpy(dtype="float64")
-    slices: dict[str, dict[str, dict[str, float]]] = {}
-    for column in config.slices:
-        slices[column] = {}
-        for value, rows in scored.groupby(column, observed=True):
-            index = rows.index.to_numpy()
-            position = scored.index.get_indexer(index)
-            slices[column][str(value)] = regression_metrics(actual[position], predicted[position])
-    return Evaluation(regression_metrics(actual, predicted), slices)
+
+    def metrics(rows: pd.DataFrame) -> dict[str, float]:
+        return regression_metrics(
+            rows[config.target].to_numpy(dtype="float64"), rows[PREDICTION].to_numpy(dtype="float64")
+        )
+
+    slices = {
+        column: {str(value): metrics(rows) for value, rows in scored.groupby(column, observed=True)}
+        for column in config.slices
+    }
+    return Evaluation(metrics(scored), slices)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.evaluate import PREDICTION, regression_metrics
+from pipelines.evaluate import PREDICTION, evaluate_predictions, regression_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,11 +113,11 @@ def champion_checks(
             + (" excludes zero" if low > 0 else " does not exclude zero"),
         )
     ]
-    for column in config.slices:
-        for value, rows in scored.groupby(column, observed=True):
-            position = scored.index.get_indexer(rows.index)
-            ours = regression_metrics(actual[position], challenger[position])["rmse"]
-            theirs = regression_metrics(actual[position], champion_prediction[position])["rmse"]
+    ours_by_slice = evaluate_predictions(scored, config).slices
+    theirs_by_slice = evaluate_predictions(scored.assign(**{PREDICTION: champion_prediction}), config).slices
+    for column, values in ours_by_slice.items():
+        for value, numbers in values.items():
+            ours, theirs = numbers["rmse"], theirs_by_slice[column][value]["rmse"]
             allowed = theirs * (1 + gates.slice_tolerance)
             checks.append(
                 Check(

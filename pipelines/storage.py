@@ -97,6 +97,14 @@ def _temporary_name(path: str) -> str:
     return f"{folder}/.{name}.tmp-{uuid.uuid4().hex}"
 
 
+def write_atomic(fs: Any, path: str, data: bytes) -> None:
+    """Write ``path`` so that a reader sees all of it or none of it (temporary + rename)."""
+    temporary = _temporary_name(path)
+    with fs.open(temporary, "wb") as handle:
+        handle.write(data)
+    fs.mv(temporary, path)
+
+
 def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -199,7 +207,7 @@ class Lakehouse:
         self.fs.makedirs(f"{self.root}/{key.relative_path}", exist_ok=True)
         digests = {name: bytes_hash(data) for name, data in files.items()}
         for name, data in files.items():
-            self._write_atomic(self._path(key, stored_name(name, digests[name])), data)
+            write_atomic(self.fs, self._path(key, stored_name(name, digests[name])), data)
         manifest = Manifest(
             key=key.relative_path,
             content_hash=content_hash,
@@ -223,12 +231,6 @@ class Lakehouse:
             " start from a fresh CONVEYOR_HOME."
         )
 
-    def _write_atomic(self, path: str, data: bytes) -> None:
-        temporary = _temporary_name(path)
-        with self.fs.open(temporary, "wb") as handle:
-            handle.write(data)
-        self.fs.mv(temporary, path)
-
     def _commit(self, path: str, data: bytes) -> bool:
         """Write ``path`` only if it does not exist yet; False if someone else won."""
         if isinstance(self.fs, LocalFileSystem):
@@ -247,5 +249,5 @@ class Lakehouse:
         # Object stores have no no-clobber rename; a single PUT is atomic, the check is not.
         if self.fs.exists(path):
             return False
-        self._write_atomic(path, data)
+        write_atomic(self.fs, path, data)
         return True
