@@ -53,6 +53,14 @@ class FeastConfig(_Strict):
     online_store: OnlineStoreConfig
 
 
+class ServingConfig(_Strict):
+    prediction_log_url: str = Field(description="SQLAlchemy URL of the prediction log and actuals.")
+    poll_seconds: float = Field(gt=0, description="How often the service checks the champion alias.")
+    flush_seconds: float = Field(gt=0, description="Longest a logged prediction waits in memory.")
+    max_batch_rows: int = Field(gt=0, description="Most rows one request may score.")
+    max_body_bytes: int = Field(gt=0, description="Bodies larger than this are refused unread.")
+
+
 class PlatformConfig(_Strict):
     """Where the platform keeps its state in one environment."""
 
@@ -65,6 +73,7 @@ class PlatformConfig(_Strict):
     checkpoints_uri: str = Field(description="Training checkpoints, so a retried task resumes.")
     reports_uri: str = Field(description="Gate reports and other human-readable outputs.")
     feast: FeastConfig
+    serving: ServingConfig
 
 
 # --- model ------------------------------------------------------------------------------

@@ -72,12 +72,16 @@ def read_dataset(uri: str) -> pd.DataFrame:
         ) from None
 
 
-def label_rows(lakehouse: Lakehouse, config: ModelConfig, as_of: date) -> pd.DataFrame:
-    """Actuals reported by ``as_of``: one row per entity and day, the latest report winning."""
+def label_rows(
+    lakehouse: Lakehouse, config: ModelConfig, as_of: date, *, reported_since: date | None = None
+) -> pd.DataFrame:
+    """Actuals reported by ``as_of`` (and, if given, not before ``reported_since``): one row
+    per entity and day, the latest report winning."""
     import pandas as pd
 
     source = config.source.name
-    days = [d for d in lakehouse.logical_dates("silver", source) if d <= as_of]
+    since = reported_since or date.min
+    days = [d for d in lakehouse.logical_dates("silver", source) if since <= d <= as_of]
     if not days:
         raise MissingInputError(f"silver has no {source} partitions up to {as_of}; ingest and validate first")
     frames = [lakehouse.read_frame(PartitionKey("silver", source, d)).assign(_reported=d) for d in days]

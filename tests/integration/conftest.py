@@ -1,12 +1,45 @@
-"""Tests that run DAGs get a throwaway Airflow home on their CONVEYOR_HOME."""
+"""Integration fixtures: a home with a champion (trained once per test process), a copy
+of it per test, and a throwaway Airflow home for tests that run DAGs."""
 
 from __future__ import annotations
 
+import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from pipelines.airflow_local import airflow_environment
+from pipelines.config import load_model_config, load_platform_config
+from pipelines.cycle import run_training_cycle
+from pipelines.registry import mlflow_client
+from pipelines.storage import Lakehouse
+
+TRAINED_AS_OF = date(2024, 4, 30)
+
+
+@pytest.fixture(scope="session")
+def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose champion (version 1) was trained as of April 30 on the prepared data."""
+    home = tmp_path_factory.mktemp("champion")
+    shutil.copytree(prepared_lakehouse, home / "lakehouse")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(home))
+        platform, config = load_platform_config(), load_model_config("freight_volume")
+        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+    return home
+
+
+@pytest.fixture
+def served_home(champion_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the champion's home for one test.
+
+    MLflow keeps absolute artifact paths, so the copy shares the champion's artifacts."""
+    home = tmp_path / "home"
+    shutil.copytree(champion_home, home)
+    monkeypatch.setenv("CONVEYOR_HOME", str(home))
+    return home
 
 
 @pytest.fixture

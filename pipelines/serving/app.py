@@ -1,0 +1,177 @@
+"""The serving service: ``POST /predict`` scores instances with the registry's champion,
+reading each instance's features from the online store unless it carries them inline,
+and logs every prediction. ``/health`` (alive), ``/ready`` (a model is loaded),
+``/metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from pipelines.serving.log import BufferedLog, PredictionLog, now
+from pipelines.serving.metrics import Guard, ServiceMetrics
+from pipelines.serving.schema import Prediction, PredictResponse, request_model
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from pipelines.config import ModelConfig, PlatformConfig
+    from pipelines.serving.champion import ChampionFollower, LoadedModel
+    from pipelines.serving.online import OnlineFeatures
+
+log = logging.getLogger("conveyor.serving")
+_SHOWN_PROBLEMS = 5
+
+
+def create_app(
+    platform: PlatformConfig,
+    config: ModelConfig,
+    follower: ChampionFollower,
+    online: OnlineFeatures | None,
+) -> Guard:
+    """The service for one model (an ASGI app). ``online`` None serves inline features only."""
+    import pandas as pd
+
+    serving = platform.serving
+    metrics = ServiceMetrics()
+    keys, day = config.entity_keys, config.timestamp_column
+    columns = [*config.features.numeric, *config.features.categorical]
+    PredictRequest = request_model(config, serving.max_batch_rows)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        buffered = BufferedLog(PredictionLog(serving.prediction_log_url), serving.flush_seconds)
+        app.state.log = buffered
+        follower.start()
+        yield
+        follower.stop()
+        buffered.close()
+
+    app = FastAPI(title=f"Conveyor serving: {config.name}", description=config.description, lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _explain(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in item['loc'][1:]) or 'body'}: {item['msg']}" for item in error.errors()
+        ]
+        shown = "; ".join(problems[:_SHOWN_PROBLEMS]) + (
+            f"; and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
+        )
+        return JSONResponse(status_code=422, content={"detail": shown, "problems": problems})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("request failed")
+        return JSONResponse(status_code=500, content={"detail": f"internal error: {type(error).__name__}"})
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/ready")
+    def ready() -> JSONResponse:
+        loaded = follower.current
+        if loaded is None:
+            reason = follower.last_error or "loading the champion"
+            return JSONResponse(status_code=503, content={"ready": False, "detail": reason})
+        return JSONResponse({"ready": True, "model": loaded.name, "version": loaded.version})
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if follower.current is not None:
+            metrics.model_version.labels(config.name).set(float(follower.current.version))
+        metrics.log_pending.set(app.state.log.pending)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def features_of(instances: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+        """Each instance's features (inline, else online) and where they came from."""
+        entity_ids = [">".join(getattr(i, key) for key in keys) for i in instances]
+        wanted = sorted({e for e, i in zip(entity_ids, instances, strict=True) if i.features is None})
+        stored = {}
+        if wanted:
+            if online is None:
+                raise HTTPException(422, "this service takes inline features only; send `features`")
+            stored = online.read(wanted)
+        rows, sources, problems = [], [], []
+        for position, (entity, instance) in enumerate(zip(entity_ids, instances, strict=True)):
+            requested = getattr(instance, day)
+            if instance.features is not None:
+                row = instance.features.model_dump()
+                clash = [k for k in keys if k in row and str(row[k]) != getattr(instance, k)]
+                if clash:
+                    problems.append(f"instances.{position}: features give {clash} other than the instance")
+                rows.append(row)
+                sources.append("inline")
+                continue
+            row, target_day = stored[entity]
+            if target_day is None:
+                problems.append(
+                    f"instances.{position}: no online features for {entity}; an unknown route, or"
+                    " its features are not materialized yet (send them inline)"
+                )
+            elif target_day != requested:
+                problems.append(
+                    f"instances.{position}: the online features of {entity} are for {target_day},"
+                    f" not {requested}; send features inline for other days"
+                )
+            rows.append(row)
+            sources.append("online")
+        if problems:
+            more = f" (and {len(problems) - _SHOWN_PROBLEMS} more)" if len(problems) > _SHOWN_PROBLEMS else ""
+            raise HTTPException(422, "; ".join(problems[:_SHOWN_PROBLEMS]) + more)
+        return rows, sources
+
+    def predict(body: Any) -> PredictResponse:
+        loaded: LoadedModel | None = follower.current  # read once: one version answers
+        if loaded is None:
+            raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
+        instances = body.instances  # type: ignore[attr-defined]
+        rows, sources = features_of(instances)
+        scores = loaded.predict(pd.DataFrame.from_records(rows, columns=columns))
+        request_id, logged_at = uuid.uuid4().hex, now()
+        predictions, records = [], []
+        for instance, row, source, score in zip(instances, rows, sources, scores, strict=True):
+            entity = ">".join(getattr(instance, key) for key in keys)
+            target_day, value = getattr(instance, day), float(score)
+            predictions.append(
+                Prediction(entity_id=entity, date=target_day, prediction=value, features_from=source)
+            )
+            records.append({
+                "request_id": request_id, "logged_at": logged_at, "model": config.name,
+                "model_version": loaded.version, "entity_id": entity, "target_date": target_day,
+                "features": _json_safe(row), "prediction": value,
+            })  # fmt: skip
+            metrics.predictions.observe(value)
+        app.state.log.submit(records)
+        metrics.rows.inc(len(records))
+        return PredictResponse(
+            model=config.name, version=loaded.version, request_id=request_id, predictions=predictions
+        )
+
+    # The body's model is built from the config at run time, so FastAPI is told its type here.
+    predict.__annotations__["body"] = PredictRequest
+    app.post("/predict", response_model=PredictResponse)(predict)
+    return Guard(app, metrics, serving.max_body_bytes)
+
+
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+
+
+def service(platform: PlatformConfig, config: ModelConfig, *, online: bool = True) -> Guard:
+    """The service as ``conveyor serve`` runs it: following the registry, reading Feast."""
+    from pipelines.registry import mlflow_client
+    from pipelines.serving.champion import ChampionFollower
+    from pipelines.serving.online import OnlineFeatures
+
+    follower = ChampionFollower(mlflow_client(platform), config.name, platform.serving.poll_seconds)
+    return create_app(platform, config, follower, OnlineFeatures(platform, config) if online else None)
