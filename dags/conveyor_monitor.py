@@ -1,7 +1,7 @@
 """<model>__monitor, one DAG per model config: watch the champion, start a retrain when needed.
 
-sense_performance -> retrain_on_performance
-sense_data_shift  -> retrain_on_data_shift
+ingest_actuals -> sense_performance -> retrain_on_performance
+sense_data_shift -> retrain_on_data_shift
 """
 
 from __future__ import annotations
@@ -11,17 +11,19 @@ from datetime import timedelta
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import DAG
 from conveyor.dag_support import RUN_DAY, START_DATE, default_args, model_configs
+from conveyor.operators.step import conveyor_task
 from conveyor.sensors.monitoring import ChampionCheckSensor
 
 DOC = """
 ### Monitor {model}
 
-Every {every} minutes, two sensors check the champion:
+Every {every} minutes, the actuals reported lately are loaded next to the prediction
+log (`ingest_actuals`), and two sensors check the champion:
 
-- **sense_performance**: its error over the last {window} days of target days whose actuals
-  have arrived, against `{metric} > {threshold}`;
-- **sense_data_shift**: Evidently's share of drifted features over the last week against
-  the champion's test set, against `>= {share}`.
+- **sense_performance**: the error of what it served for the last {window} target days,
+  where actuals have arrived, against `{metric} > {threshold}`;
+- **sense_data_shift**: Evidently's share of drifted features in what it was asked over the
+  last week, against the champion's test set, against `>= {share}`.
 
 A breach starts `{model}__train` with the reason `performance` or `data shift`, once per
 reason and day (the triggered run's id is `<reason>__<day>`), and not within
@@ -73,6 +75,10 @@ def build_monitor_dag(config):
             )
             for check, task_id in checks.items()
         }
+        actuals = conveyor_task(
+            "ingest_actuals", ["actuals", "ingest", "-m", config.name, "-d", RUN_DAY, "--json"]
+        )
+        actuals >> sensors["performance"]
         _retrain(config, "performance", sensors["performance"])
         _retrain(config, "data shift", sensors["drift"])
     return dag

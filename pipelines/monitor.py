@@ -1,11 +1,11 @@
 """Monitoring the champion: live error against actuals, and drift of what it is asked about.
 
-- Performance: the champion scores the gold rows of the recent window's target days, the
-  features it would have been served, and the scores are joined with the actuals that
-  have been reported since. The error over the window is compared with the config's
-  threshold.
-- Drift: Evidently compares the features of the recent window with the champion's own
-  test set, found through its lineage. Large windows are sampled with a fixed seed.
+- Performance: the champion's served predictions (the prediction log) joined with the
+  actuals that have arrived since (``conveyor actuals ingest``); the error over the recent
+  window, overall and per slice, against the config's threshold.
+- Drift: Evidently compares what the service was asked, and what it answered, with the
+  champion's own test set and test predictions, found through its lineage. Large windows
+  are sampled with a fixed seed.
 
 Both write a JSON summary (and drift its HTML report) to ``reports/<model>/`` and log them
 on the champion's MLflow run. The monitor DAG's sensors read exactly these results.
@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
-from pipelines.datasets import feature_columns, label_rows, read_dataset
+from pipelines.datasets import feature_columns, read_dataset
 from pipelines.errors import MissingInputError
-from pipelines.evaluate import regression_metrics
-from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP
+from pipelines.evaluate import PREDICTION, evaluate_predictions
 from pipelines.lineage import from_tags
 from pipelines.registry import CHAMPION, alias_version
+from pipelines.serving.log import PredictionLog
 from pipelines.storage import PartitionKey
 
 if TYPE_CHECKING:
@@ -106,28 +106,32 @@ def _write_summary(platform: PlatformConfig, client: MlflowClient, run_id: str, 
 
 
 def check_performance(
-    platform: PlatformConfig, config: ModelConfig, lakehouse: Lakehouse, client: MlflowClient, as_of: date
+    platform: PlatformConfig,
+    config: ModelConfig,
+    client: MlflowClient,
+    as_of: date,
+    prediction_log: PredictionLog | None = None,
 ) -> CheckResult:
-    """The champion's error over the last ``window_days`` target days with known actuals."""
-    import mlflow
-
+    """The champion's live error: what it served for the last ``window_days`` target days,
+    joined with the actuals that have arrived for them (``conveyor actuals ingest``)."""
     trigger = config.triggers.performance
     version, _, run_id = _champion(client, config)
-    horizon = timedelta(days=config.features.horizon_days)
-    window = timedelta(days=trigger.window_days)
-    gold = _gold_window(lakehouse, config, as_of - window - horizon, as_of - horizon - timedelta(days=1))
+    prediction_log = prediction_log or PredictionLog(platform.serving.prediction_log_url)
+    served = prediction_log.served(config.name, as_of - timedelta(days=trigger.window_days - 1), as_of)
     details: dict[str, Any] = {"window_days": trigger.window_days, "metric": trigger.metric}
     value, rows = None, 0
-    if not gold.empty:
-        labels = label_rows(lakehouse, config, as_of)
-        joined = gold.merge(labels, on=[ENTITY_ID, EVENT_TIMESTAMP], how="inner")
-        rows = len(joined)
+    if not served.empty:
+        details["served_rows_by_version"] = served["model_version"].value_counts().to_dict()
+        # Only the champion's own answers measure the champion.
+        scored = served[served["actual"].notna() & (served["model_version"] == version)]
+        rows = len(scored)
         if rows:
-            model = mlflow.pyfunc.load_model(f"models:/{config.name}@{CHAMPION}")
-            predicted = model.predict(joined[feature_columns(config)]).astype("float64")
-            metrics = regression_metrics(joined[config.target].to_numpy(dtype="float64"), predicted)
-            value = metrics[trigger.metric]
-            details |= {k: v for k, v in metrics.items() if k != "rows"}
+            evaluation = evaluate_predictions(scored.rename(columns={"actual": config.target}), config)
+            value = evaluation.overall[trigger.metric]
+            details |= {k: v for k, v in evaluation.overall.items() if k != "rows"}
+            details["slices"] = evaluation.slices
+    if rows == 0:
+        details["note"] = "no served predictions with arrived actuals in the window"
     result = CheckResult(
         check="performance",
         model=config.name,
@@ -142,8 +146,8 @@ def check_performance(
         report_uri=f"{platform.reports_uri}/{config.name}/performance-{as_of}.html",
     )
     _write_summary(platform, client, run_id, result)
-    log.info("%s performance as of %s: %s=%s over %d rows (threshold %s)", config.name, as_of,
-             trigger.metric, value, rows, trigger.threshold)  # fmt: skip
+    log.info("%s performance as of %s: %s=%s over %d served rows with actuals (threshold %s)",
+             config.name, as_of, trigger.metric, value, rows, trigger.threshold)  # fmt: skip
     return result
 
 
@@ -156,37 +160,68 @@ def check_drift(
     *,
     window_days: int = 7,
     max_rows: int = 50_000,
+    prediction_log: PredictionLog | None = None,
 ) -> CheckResult:
-    """Evidently data drift of the last ``window_days`` of features against the champion's
-    test set; writes the HTML report and a JSON summary."""
+    """Evidently drift of what the service was asked over the last ``window_days`` (and what
+    it answered) against the champion's test set (and its test predictions); writes the
+    HTML report and a JSON summary.
+
+    Requests made on day d are for target day d + horizon, so the window is on target
+    days. With nothing served in the window, the gold features for it are compared
+    instead (what the online store would serve), and the result says so.
+    """
     from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
     drift = config.triggers.drift
+    seed = config.model.seed
     version, lineage, run_id = _champion(client, config)
     columns = [c for c in feature_columns(config) if c not in drift.ignore]
+    horizon = timedelta(days=config.features.horizon_days)
+    first, last = as_of - timedelta(days=window_days - 1), as_of
+    prediction_log = prediction_log or PredictionLog(platform.serving.prediction_log_url)
+    current = prediction_log.served(
+        config.name, first + horizon, last + horizon, max_rows=max_rows, seed=seed
+    )
+    source = "served"
+    if current.empty:
+        log.warning("%s: nothing served for target days %s .. %s; comparing gold features instead",
+                    config.name, first + horizon, last + horizon)  # fmt: skip
+        current, source = _gold_window(lakehouse, config, first, last), "gold"
+    if current.empty:
+        raise MissingInputError(f"no served requests or gold features for {config.name} in the {window_days}"
+                                f" days up to {as_of}")  # fmt: skip
+    current = current.sample(min(len(current), max_rows), random_state=seed)
     # The reference is the champion's own test set: the most recent data it was shown to
     # be good on. (Against the training set, seasonality alone reads as drift.)
     reference = read_dataset(lineage["test_dataset_uri"])[columns]
-    current = _gold_window(lakehouse, config, as_of - timedelta(days=window_days - 1), as_of)
-    if current.empty:
-        raise MissingInputError(f"no gold features for {config.name} in the {window_days} days up to {as_of}")
-    current = current[columns]
-    # A fixed-seed sample keeps a drift check on a million rows at seconds.
-    reference = reference.sample(min(len(reference), max_rows), random_state=config.model.seed)
-    current = current.sample(min(len(current), max_rows), random_state=config.model.seed)
+    reference = reference.sample(min(len(reference), max_rows), random_state=seed)
+    metrics: list[Any] = [
+        DataDriftPreset(columns=columns, method=drift.method, threshold=drift.column_threshold)
+    ]
+    numerical = [c for c in columns if c not in config.features.categorical]
+    if source == "served":
+        test_predictions = read_dataset(lineage["predictions_dataset_uri"])[PREDICTION]
+        reference[PREDICTION] = test_predictions.sample(
+            len(reference), replace=True, random_state=seed
+        ).to_numpy()
+        numerical.append(PREDICTION)
+        metrics.append(ValueDrift(column=PREDICTION, method=drift.method, threshold=drift.column_threshold))
+    current = current[[*columns, PREDICTION] if source == "served" else columns]
     categorical = [c for c in columns if c in config.features.categorical]
-    definition = DataDefinition(
-        numerical_columns=[c for c in columns if c not in categorical], categorical_columns=categorical
-    )
     for frame in (reference, current):
         frame[categorical] = frame[categorical].astype("string")
-    preset = DataDriftPreset(columns=columns, method=drift.method, threshold=drift.column_threshold)
-    report = Report([preset]).run(
+    definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+    report = Report(metrics).run(
         current_data=Dataset.from_pandas(current, data_definition=definition),
         reference_data=Dataset.from_pandas(reference, data_definition=definition),
     )
     share, drifted = _drift_summary(report.dict())
+    details: dict[str, Any] = {"source": source, "columns": columns, "reference_rows": len(reference)}
+    if source == "served":
+        details["prediction_drift"] = PREDICTION in drifted
+    details["drifted_columns"] = [c for c in drifted if c != PREDICTION]
     report_uri = f"{platform.reports_uri}/{config.name}/drift-{as_of}.html"
     with fsspec.open(report_uri, "w", auto_mkdir=True) as out:
         out.write(report.get_html_str(as_iframe=False))
@@ -201,11 +236,11 @@ def check_drift(
         rows=len(current),
         breached=share >= drift.share_threshold,
         cooldown_active=cooldown_active(client, config, datetime.now(UTC)),
-        details={"drifted_columns": drifted, "columns": columns, "reference_rows": len(reference)},
+        details=details,
         report_uri=report_uri,
     )
     _write_summary(platform, client, run_id, result)
-    log.info("%s drift as of %s: share %.2f, drifted %s", config.name, as_of, share, drifted)
+    log.info("%s drift as of %s (%s): share %.2f, drifted %s", config.name, as_of, source, share, drifted)
     return result
 
 

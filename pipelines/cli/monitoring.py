@@ -28,23 +28,22 @@ def _print_check(result: CheckResult, as_json: bool) -> None:
 
 @monitor_app.command("performance")
 def monitor_performance(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
-    """The champion's error over the recent window, against actuals reported since."""
+    """The champion's live error: its served predictions against the actuals ingested."""
     from pipelines.monitor import check_performance
 
-    platform, config, lakehouse = load_context(model)
-    _print_check(
-        check_performance(platform, config, lakehouse, tracking_client(platform), as_of.date()), as_json
-    )
+    platform, config, _ = load_context(model)
+    _print_check(check_performance(platform, config, tracking_client(platform), as_of.date()), as_json)
 
 
 @monitor_app.command("drift")
 def monitor_drift(
     model: ModelOption,
     as_of: DateOption,
-    window_days: Annotated[int, typer.Option(min=1, help="Days of features to compare.")] = 7,
+    window_days: Annotated[int, typer.Option(min=1, help="Days of requests to compare.")] = 7,
     as_json: JsonOption = False,
 ) -> None:
-    """Evidently drift of the recent features against the champion's test set."""
+    """Evidently drift of what the service was asked (and answered) against the champion's
+    test set (and test predictions)."""
     from pipelines.monitor import check_drift
 
     platform, config, lakehouse = load_context(model)

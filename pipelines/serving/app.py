@@ -134,7 +134,7 @@ def create_app(
         loaded: LoadedModel | None = follower.current  # read once: one version answers
         if loaded is None:
             raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
-        instances = body.instances  # type: ignore[attr-defined]
+        instances = body.instances
         rows, sources = features_of(instances)
         scores = loaded.predict(pd.DataFrame.from_records(rows, columns=columns))
         request_id, logged_at = uuid.uuid4().hex, now()

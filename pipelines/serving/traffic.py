@@ -19,7 +19,9 @@ class Poster(Protocol):
     def post(self, url: str, *, json: Any) -> Any: ...
 
 
-def gold_instances(lakehouse: Lakehouse, config: ModelConfig, first: date, last: date) -> list[dict[str, Any]]:
+def gold_instances(
+    lakehouse: Lakehouse, config: ModelConfig, first: date, last: date
+) -> list[dict[str, Any]]:
     """One request instance per route and target day in [first, last], features inline."""
     horizon = timedelta(days=config.features.horizon_days)
     columns = [*config.features.numeric, *config.features.categorical]

@@ -4,6 +4,7 @@ of it per test, and a throwaway Airflow home for tests that run DAGs."""
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 
@@ -45,3 +46,23 @@ def served_home(champion_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def airflow_env(model_home: Path, tmp_path: Path) -> dict[str, str]:
     return airflow_environment(model_home, tmp_path / "airflow")
+
+
+def serve_traffic(first: date, last: date, batch_size: int = 50) -> int:
+    """Requests for target days [first, last], with the generator's features, answered by
+    the champion through the service in process; returns the rows served. Leaving the
+    client shuts the service down, which writes the prediction log."""
+    from fastapi.testclient import TestClient
+
+    from pipelines.serving.app import service
+    from pipelines.serving.traffic import gold_instances, send
+
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    instances = gold_instances(Lakehouse(platform.lakehouse_uri), config, first, last)
+    with TestClient(service(platform, config, online=False)) as http:
+        deadline = time.monotonic() + 60
+        while http.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, http.get("/ready").text
+            time.sleep(0.1)
+        send(http, instances, batch_size)
+    return len(instances)

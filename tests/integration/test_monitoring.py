@@ -3,54 +3,40 @@ change of scale, and the monitor DAG starting one retrain with the reason record
 
 from __future__ import annotations
 
-import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from pipelines.actuals import ingest_actuals
 from pipelines.airflow_local import run_dag
 from pipelines.backfill import process_landed_days
 from pipelines.config import load_model_config, load_platform_config
-from pipelines.cycle import run_training_cycle
 from pipelines.generate import generate_batches
 from pipelines.monitor import check_drift, check_performance
 from pipelines.registry import mlflow_client
+from pipelines.serving.log import PredictionLog
 from pipelines.storage import Lakehouse
+from tests.integration.conftest import TRAINED_AS_OF, serve_traffic
 
-START, TRAINED_AS_OF = date(2024, 1, 1), date(2024, 4, 30)
+START = date(2024, 1, 1)
 SHIFT_START, CHECK_DAY = date(2024, 5, 5), date(2024, 5, 12)
 
 
-@pytest.fixture(scope="module")
-def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose champion was trained as of April 30 on the prepared data."""
-    home = tmp_path_factory.mktemp("champion")
-    shutil.copytree(prepared_lakehouse, home / "lakehouse")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        platform, config = load_platform_config(), load_model_config("freight_volume")
-        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
-                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
-    return home
-
-
 @pytest.fixture
-def model_home(champion_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # MLflow keeps absolute artifact paths, so the copy shares the champion's artifacts.
-    home = tmp_path / "home"
-    shutil.copytree(champion_home, home)
-    monkeypatch.setenv("CONVEYOR_HOME", str(home))
-    return home
+def model_home(served_home: Path) -> Path:
+    return served_home
 
 
 def arrive(shift: str | None) -> tuple:
-    """The batches after training arrive, from May 1 to the check day."""
+    """The batches after training arrive, from May 1 to the check day, and the service
+    answers the requests for the days they feed: up to a week past the check day."""
     platform, config = load_platform_config(), load_model_config("freight_volume")
     lakehouse = Lakehouse(platform.lakehouse_uri)
     days = generate_batches(platform, config, start=START, days=(CHECK_DAY - START).days,
                             shift=shift, shift_start=SHIFT_START if shift else None)  # fmt: skip
     process_landed_days(platform, config, lakehouse, [d for d in days if d > TRAINED_AS_OF])
+    serve_traffic(TRAINED_AS_OF + timedelta(days=1), CHECK_DAY + timedelta(days=config.features.horizon_days))
     return platform, config, lakehouse, mlflow_client(platform)
 
 
@@ -62,9 +48,14 @@ def test_each_check_fires_on_its_kind_of_change_and_stays_quiet_otherwise(
     model_home, shift, performance_breached, drift_breached
 ):
     platform, config, lakehouse, client = arrive(shift)
-    performance = check_performance(platform, config, lakehouse, client, CHECK_DAY)
+    prediction_log = PredictionLog(platform.serving.prediction_log_url)
+    loaded = ingest_actuals(prediction_log, lakehouse, config, CHECK_DAY)
+    assert loaded.rows > 0 and loaded.last_day < str(CHECK_DAY)  # actuals come days late
+    performance = check_performance(platform, config, client, CHECK_DAY)
     drift = check_drift(platform, config, lakehouse, client, CHECK_DAY)
     assert performance.rows > 0 and performance.breached is performance_breached, performance.to_dict()
+    assert set(performance.details["slices"]["region"]) >= {"north", "south", "east", "west"}
+    assert drift.details["source"] == "served" and drift.rows > 0
     assert drift.breached is drift_breached, drift.to_dict()
     if shift == "new_region":
         assert {"region", "origin"} <= set(drift.details["drifted_columns"])

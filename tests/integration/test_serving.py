@@ -5,6 +5,7 @@ that holds every answered row."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pandas as pd
@@ -12,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipelines.config import load_model_config, load_platform_config
-from pipelines.registry import mlflow_client
 from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
@@ -32,8 +32,6 @@ def client(context):
         for _ in range(200):
             if http.get("/ready").status_code == 200:
                 break
-            import time
-
             time.sleep(0.1)
         yield http
 
@@ -57,7 +55,7 @@ def test_online_and_inline_features_give_the_registered_models_answer_and_every_
     routes = gold.head(5)
     by_key = [
         {"origin": o, "destination": d, "date": str(target_day)}
-        for o, d in zip(routes.origin, routes.destination)
+        for o, d in zip(routes.origin, routes.destination, strict=True)
     ]
     online = client.post("/predict", json={"instances": by_key})
     assert online.status_code == 200, online.text
@@ -120,8 +118,10 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(context, client, instance
     _, config, lakehouse = context
     gold, target_day = latest_gold(lakehouse, config)
     fill = {"origin": gold.origin[0], "destination": gold.destination[0], "target": str(target_day)}
-    body = json.loads(json.dumps({"instances": instances}).replace("{origin}", fill["origin"])
-                      .replace("{destination}", fill["destination"]).replace("{target}", fill["target"]))  # fmt: skip
+    text = json.dumps({"instances": instances})
+    for placeholder, value in fill.items():
+        text = text.replace(f"{{{placeholder}}}", value)
+    body = json.loads(text)
     response = client.post("/predict", json=body)
     assert response.status_code == status, response.text
     assert message.format(**fill) in response.json()["detail"]
@@ -129,9 +129,8 @@ def test_bad_requests_get_a_4xx_that_names_the_problem(context, client, instance
 
 
 def test_an_oversized_or_malformed_body_is_refused_before_it_is_parsed(client):
-    huge = client.post(
-        "/predict", content=b"{" + b" " * 2_000_000 + b"}", headers={"content-type": "application/json"}
-    )
+    json_body = {"content-type": "application/json"}
+    huge = client.post("/predict", content=b"{" + b" " * 2_000_000 + b"}", headers=json_body)
     assert huge.status_code == 413 and "larger than 1048576 bytes" in huge.json()["detail"]
-    broken = client.post("/predict", content=b'{"instances": [', headers={"content-type": "application/json"})
+    broken = client.post("/predict", content=b'{"instances": [', headers=json_body)
     assert broken.status_code == 422 and "JSON" in broken.json()["detail"]

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 from datetime import date
-from pathlib import Path
 
 import httpx
 
