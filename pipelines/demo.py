@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import signal
+import socket
+import subprocess
+import sys
+import time
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,9 +63,12 @@ def run_demo(model: str, start: date, days: int) -> None:
     print(f"  {arrived[0]} .. {arrived[-1]} through bronze, silver and gold")
     ingest = run_dag(env, f"{config.name}__ingest", check_day.isoformat())
     _print_run(f"{config.name}__ingest", check_day, ingest)
+    horizon = timedelta(days=config.features.horizon_days)
+    serve_and_replay(platform, config, lakehouse, first_training + timedelta(days=1), check_day + horizon)
 
     monitor = run_dag(env, f"{config.name}__monitor", check_day.isoformat())
     _print_run(f"{config.name}__monitor", check_day, monitor)
+    _print_checks(platform, config, check_day)
     triggered = [r for r in monitor["others"] if r["dag_id"] == train and r["state"] == "queued"]
     client = mlflow_client(platform)
     for queued in triggered:
@@ -78,6 +88,49 @@ def run_demo(model: str, start: date, days: int) -> None:
     drift_report = f"{platform.reports_uri}/{config.name}/drift-{check_day}.html"
     print(f"  drift report (Evidently): {drift_report}")
     print("  the Airflow and MLflow UIs on this state: make ui")
+
+
+def serve_and_replay(
+    platform: PlatformConfig, config: ModelConfig, lakehouse: Lakehouse, first: date, last: date
+) -> None:
+    """Start `conveyor serve`, send it the requests of target days [first, last] with the
+    generator's features and one by entity key (online features), then stop it."""
+    import httpx
+
+    from pipelines.serving.traffic import gold_instances, send
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "pipelines", "serve", "-m", config.name, "--port", str(port)]
+    print(f"\nServing: {' '.join(command[2:])}")
+    server = subprocess.Popen(command)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.TransportError):
+                    if http.get("/ready").status_code == 200:
+                        break
+                time.sleep(0.5)
+            instances = gold_instances(lakehouse, config, first, last)
+            send(http, instances, batch_size=100)
+            print(f"  {len(instances)} requests for target days {first} .. {last} answered and logged")
+            example = {k: instances[-1][k] for k in (*config.entity_keys, config.timestamp_column)}
+            answer = http.post("/predict", json={"instances": [example]}).json()
+            print(f"  POST /predict {json.dumps({'instances': [example]})}\n  -> {json.dumps(answer)}")
+    finally:
+        server.send_signal(signal.SIGTERM)  # the service writes its log buffer, then exits
+        server.wait(timeout=60)
+    print(f"  prediction log: {platform.serving.prediction_log_url}")
+
+
+def _print_checks(platform: PlatformConfig, config: ModelConfig, day: date) -> None:
+    for check in ("performance", "drift"):
+        with fsspec.open(f"{platform.reports_uri}/{config.name}/{check}-{day}.json") as summary:
+            result = json.load(summary)
+        value = "no data" if result["value"] is None else f"{result['value']:.2f}"
+        print(f"  {check}: {value} against {result['threshold']} over {result['rows']} served rows")
 
 
 def _print_run(dag_id: str, day: date, outcome: dict[str, Any]) -> None:

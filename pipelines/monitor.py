@@ -159,7 +159,7 @@ def check_drift(
     as_of: date,
     *,
     window_days: int = 7,
-    max_rows: int = 50_000,
+    max_rows: int | None = 50_000,
     prediction_log: PredictionLog | None = None,
 ) -> CheckResult:
     """Evidently drift of what the service was asked over the last ``window_days`` (and what
@@ -192,11 +192,13 @@ def check_drift(
     if current.empty:
         raise MissingInputError(f"no served requests or gold features for {config.name} in the {window_days}"
                                 f" days up to {as_of}")  # fmt: skip
-    current = current.sample(min(len(current), max_rows), random_state=seed)
+    if max_rows is not None:
+        current = current.sample(min(len(current), max_rows), random_state=seed)
     # The reference is the champion's own test set: the most recent data it was shown to
     # be good on. (Against the training set, seasonality alone reads as drift.)
     reference = read_dataset(lineage["test_dataset_uri"])[columns]
-    reference = reference.sample(min(len(reference), max_rows), random_state=seed)
+    if max_rows is not None:
+        reference = reference.sample(min(len(reference), max_rows), random_state=seed)
     metrics: list[Any] = [
         DataDriftPreset(columns=columns, method=drift.method, threshold=drift.column_threshold)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -25,7 +26,11 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     # Through Airflow: the first training, a shifted batch, the monitor, the retrain it starts.
     assert "freight_volume__train 2024-04-30: success" in printed
     assert "freight_volume__ingest 2024-05-12: success" in printed
+    # The service answers a week of traffic, one request by entity key from the online store.
+    assert "requests for target days 2024-05-01 .. 2024-05-19 answered and logged" in printed
+    assert '"features_from": "online"' in printed
     assert "freight_volume__monitor 2024-05-12: success" in printed
+    assert re.search(r"performance: \d+\.\d+ against 18.0 over [1-9]\d* served rows", printed), printed
     assert "queued freight_volume__train run data_shift__2024-05-12 with {'reason': 'data shift'}" in printed
     assert "freight_volume__train 2024-05-12: success" in printed
 

@@ -1,0 +1,531 @@
+"""Serving latency and throughput: ``conveyor serve`` against ``mlflow models serve``, the same
+registered model version, the same instances, in one run on this machine.
+
+    python benchmarks/serve.py [--requests 1000] [--warm-up 100] [--concurrency 4]
+                               [--concurrent-requests 2000] [--batch-size 100] [--batches 100]
+
+Builds the demo's data (120 days from 2024-01-01, 40 routes) in a temporary CONVEYOR_HOME and
+trains a champion as of 2024-04-30 (version 1), as the integration tests do. Then, one server at
+a time, each started as a subprocess exactly as a user would start it and stopped with SIGTERM:
+
+- conveyor: ``conveyor serve --model freight_volume`` (``POST /predict`` with
+  ``{"instances": [...]}``, features inline; it validates the body, scores, and logs every
+  prediction to its SQLite prediction log);
+- mlflow: ``mlflow models serve -m models:/freight_volume/1 --env-manager local`` (``POST
+  /invocations`` with ``{"dataframe_records": [...]}``, the same features).
+
+Both run one uvicorn worker process with their default settings (MLflow's access log included,
+written to a file). The instances are the gold layer's requests for the last two weeks of target
+days (``gold_instances``); request bodies are encoded once, before timing, so the client does the
+same little work for both. Every answer must be a 200. Measured for each server, after a warm-up
+of ``--warm-up`` single requests and a tenth as many batches:
+
+1. single instance, sequential: latency of ``--requests`` requests (p50, p90, p99, max);
+2. single instance, concurrent: ``--concurrency`` threads, each with its own keep-alive
+   ``httpx.Client``, share ``--concurrent-requests`` requests; requests/s over the wall time;
+3. batches of ``--batch-size`` instances, sequential: ``--batches`` requests; latency and rows/s.
+
+The client runs on the same machine, so it competes with the server for the cores; the client's
+and the server's CPU seconds per phase are reported to show who was busy. Sanity checks: both
+servers give the same predictions for the same batch, and after SIGTERM the prediction log holds
+exactly the rows the conveyor service acknowledged. Results go to ``benchmarks/results/serve.json``;
+the goals (from the issue) are a concurrent single-instance throughput of at least 3x MLflow's
+and a sequential single-instance p99 under 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform as host
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+START, DAYS, ROUTES = date(2024, 1, 1), 120, 40
+AS_OF = date(2024, 4, 30)
+FIRST_TARGET, LAST_TARGET = date(2024, 4, 24), date(2024, 5, 7)
+MODEL = "freight_volume"
+THROUGHPUT_GOAL, P99_GOAL_MS = 3.0, 10.0
+READY_TIMEOUT, STOP_TIMEOUT = 180.0, 60.0
+RESULTS = Path(__file__).resolve().parent / "results" / "serve.json"
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Side:
+    """How to start one server and talk to it."""
+
+    name: str
+    command: list[str]
+    ready_path: str
+    predict_path: str
+    body: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    predictions: Callable[[dict[str, Any]], list[float]]
+
+
+@dataclass
+class Phase:
+    requests: int
+    rows: int
+    wall_seconds: float
+    latencies: list[float]
+    client_cpu_seconds: float
+    server_cpu_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        ms = np.asarray(self.latencies) * 1000
+        return {
+            "requests": self.requests,
+            "rows": self.rows,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "requests_per_second": round(self.requests / self.wall_seconds, 1),
+            "rows_per_second": round(self.rows / self.wall_seconds, 1),
+            "latency_ms": {
+                "mean": round(float(ms.mean()), 3),
+                "p50": round(float(np.percentile(ms, 50)), 3),
+                "p90": round(float(np.percentile(ms, 90)), 3),
+                "p99": round(float(np.percentile(ms, 99)), 3),
+                "max": round(float(ms.max()), 3),
+            },
+            "client_cpu_seconds": round(self.client_cpu_seconds, 3),
+            "server_cpu_seconds": round(self.server_cpu_seconds, 3),
+            "server_cpu_ms_per_request": round(1000 * self.server_cpu_seconds / self.requests, 3),
+        }
+
+
+@dataclass
+class Server:
+    side: Side
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    started: float
+    acknowledged_rows: int = 0
+    ready_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server and its children (MLflow's CLI runs uvicorn as a child)."""
+        try:
+            root = psutil.Process(self.process.pid)
+            processes = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+
+def prepare(root: Path, reuse: Path | None) -> str:
+    """The demo's data and a champion trained on it, in this process; the champion's version.
+    With ``reuse``, that home's champion instead."""
+    os.environ["CONVEYOR_HOME"] = str(reuse or root / "home")
+    from pipelines.backfill import process_landed_days
+    from pipelines.config import load_model_config, load_platform_config
+    from pipelines.cycle import run_training_cycle
+    from pipelines.generate import generate_batches
+    from pipelines.registry import CHAMPION, alias_version, mlflow_client
+    from pipelines.storage import Lakehouse
+
+    platform, config = load_platform_config(), load_model_config(MODEL)
+    if reuse is not None:
+        champion = alias_version(mlflow_client(platform), MODEL, CHAMPION)
+        if champion is None:
+            raise SystemExit(f"{reuse} has no champion of {MODEL}")
+        return champion
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    days = generate_batches(platform, config, start=START, days=DAYS, routes=ROUTES)
+    process_landed_days(platform, config, lakehouse, days)
+    cycle = run_training_cycle(
+        platform, config, lakehouse, mlflow_client(platform), as_of=AS_OF, trigger_reason="benchmark"
+    )
+    if cycle.promotion is None:
+        raise SystemExit(f"the trained version was not promoted: {cycle.decision.summary}")
+    return str(cycle.version)
+
+
+def load_instances() -> list[dict[str, Any]]:
+    from pipelines.config import load_model_config, load_platform_config
+    from pipelines.serving.traffic import gold_instances
+    from pipelines.storage import Lakehouse
+
+    platform, config = load_platform_config(), load_model_config(MODEL)
+    with warnings.catch_warnings():
+        # gold_instances selects the entity keys twice (they are categorical features too).
+        warnings.filterwarnings("ignore", message="DataFrame columns are not unique")
+        return gold_instances(Lakehouse(platform.lakehouse_uri), config, FIRST_TARGET, LAST_TARGET)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(side: Side, env: dict[str, str], logs: Path) -> Server:
+    port = free_port()
+    log_path = logs / f"{side.name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*side.command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: SIGTERM reaches MLflow's uvicorn child too
+        )  # fmt: skip
+    server = Server(side, port, process, log_path, time.perf_counter())
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{side.name} exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(server.url + side.ready_path, timeout=2).status_code == 200:
+                server.ready_seconds = time.perf_counter() - server.started
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    stop(server)
+    raise SystemExit(f"{side.name} was not ready within {READY_TIMEOUT:.0f}s:\n{server.log_tail()}")
+
+
+def stop(server: Server) -> dict[str, Any]:
+    began = time.perf_counter()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    try:
+        code = server.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.process.pid, signal.SIGKILL)
+        code = server.process.wait()
+    return {"returncode": code, "stop_seconds": round(time.perf_counter() - began, 2)}
+
+
+def post(client: httpx.Client, server: Server, body: bytes) -> float:
+    began = time.perf_counter()
+    response = client.post(server.side.predict_path, content=body, headers=JSON_HEADERS)
+    took = time.perf_counter() - began
+    if response.status_code != 200:
+        raise SystemExit(f"{server.side.name} answered {response.status_code}: {response.text[:500]}")
+    return took
+
+
+def sequential(server: Server, bodies: list[bytes], rows: int, count: int) -> Phase:
+    """``count`` requests one after another, cycling through ``bodies``."""
+    latencies = []
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        cpu, server_cpu, began = time.process_time(), server.cpu_seconds(), time.perf_counter()
+        for index in range(count):
+            latencies.append(post(client, server, bodies[index % len(bodies)]))
+        wall = time.perf_counter() - began
+        cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+    server.acknowledged_rows += count * rows
+    return Phase(count, count * rows, wall, latencies, cpu, server_cpu)
+
+
+def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) -> Phase:
+    """``threads`` clients share ``count`` single-instance requests (each its own connection)."""
+    shares = [count // threads + (1 if t < count % threads else 0) for t in range(threads)]
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads + 1)
+
+    def client_thread(number: int) -> None:
+        try:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                post(client, server, bodies[number])  # open the connection before the clock starts
+                barrier.wait()
+                for index in range(shares[number]):
+                    body = bodies[(number * 7919 + index) % len(bodies)]
+                    latencies[number].append(post(client, server, body))
+        except BaseException as error:  # SystemExit from post included: report it from the main thread
+            errors.append(error)
+            barrier.abort()
+
+    workers = [threading.Thread(target=client_thread, args=(t,), daemon=True) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait()  # a failed client breaks it; its error is raised below
+    cpu, server_cpu, began = time.process_time(), server.cpu_seconds(), time.perf_counter()
+    for worker in workers:
+        worker.join()
+    wall = time.perf_counter() - began
+    cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+    if errors:
+        raise SystemExit(f"{server.side.name}: a client failed: {errors[0]!r}")
+    server.acknowledged_rows += count + threads
+    return Phase(count, count, wall, [x for part in latencies for x in part], cpu, server_cpu)
+
+
+def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes]:
+    """Request bodies of ``size`` instances each, covering ``instances`` (wrapping around)."""
+    groups = max(1, len(instances) // size)
+    return [
+        json.dumps(side.body([instances[(g * size + i) % len(instances)] for i in range(size)])).encode()
+        for g in range(groups)
+    ]
+
+
+def measure(
+    side: Side, env: dict[str, str], logs: Path, instances: list[dict[str, Any]], args: argparse.Namespace
+) -> tuple[dict[str, Any], list[float]]:
+    singles = encode(side, instances, 1)
+    batches = encode(side, instances, args.batch_size)
+    server = start(side, env, logs)
+    print(f"{side.name}: ready in {server.ready_seconds:.1f}s on port {server.port}", flush=True)
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            check = client.post(side.predict_path, content=batches[0], headers=JSON_HEADERS)
+            check.raise_for_status()
+            predictions = side.predictions(check.json())
+        server.acknowledged_rows += args.batch_size
+        sequential(server, singles, 1, args.warm_up)
+        sequential(server, batches, args.batch_size, max(1, args.warm_up // 10))
+        phases = {
+            "single_sequential": sequential(server, singles, 1, args.requests),
+            "single_concurrent": concurrent(server, singles, args.concurrent_requests, args.concurrency),
+            "batch_sequential": sequential(server, batches, args.batch_size, args.batches),
+        }
+    finally:
+        stopped = stop(server)
+    result: dict[str, Any] = {
+        "ready_seconds": round(server.ready_seconds, 2),
+        **{name: phase.summary() for name, phase in phases.items()},
+        "stopped": stopped,
+        "acknowledged_rows": server.acknowledged_rows,
+    }
+    for name in phases:
+        print(f"{side.name}: {name} {json.dumps(result[name]['latency_ms'])}", flush=True)
+    return result, predictions
+
+
+def logged_rows() -> int:
+    from pipelines.config import load_platform_config
+    from pipelines.serving.log import PredictionLog
+
+    return PredictionLog(load_platform_config().serving.prediction_log_url).count(MODEL)
+
+
+def sides(model_version: str) -> list[Side]:
+    python = sys.executable
+    mlflow_options = [
+        "-m",
+        f"models:/{MODEL}/{model_version}",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+    ]
+    return [
+        Side(
+            name="conveyor",
+            command=[python, "-m", "pipelines", "serve", "--model", MODEL],
+            ready_path="/ready",
+            predict_path="/predict",
+            body=lambda instances: {"instances": instances},
+            predictions=lambda answer: [p["prediction"] for p in answer["predictions"]],
+        ),
+        Side(
+            name="mlflow",
+            command=[python, "-m", "mlflow", "models", "serve", *mlflow_options],
+            ready_path="/ping",
+            predict_path="/invocations",
+            body=lambda instances: {"dataframe_records": [i["features"] for i in instances]},
+            predictions=lambda answer: list(answer["predictions"]),
+        ),
+    ]
+
+
+def ratio(ours: float, theirs: float) -> float:
+    return round(ours / theirs, 3)
+
+
+def table(results: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        ("single, sequential: p50 ms", "single_sequential", ("latency_ms", "p50")),
+        ("single, sequential: p99 ms", "single_sequential", ("latency_ms", "p99")),
+        ("single, sequential: req/s", "single_sequential", ("requests_per_second",)),
+        ("single, concurrent: req/s", "single_concurrent", ("requests_per_second",)),
+        ("single, concurrent: p50 ms", "single_concurrent", ("latency_ms", "p50")),
+        ("single, concurrent: p99 ms", "single_concurrent", ("latency_ms", "p99")),
+        ("single, concurrent: server CPU ms/req", "single_concurrent", ("server_cpu_ms_per_request",)),
+        ("batch: p50 ms", "batch_sequential", ("latency_ms", "p50")),
+        ("batch: p99 ms", "batch_sequential", ("latency_ms", "p99")),
+        ("batch: rows/s", "batch_sequential", ("rows_per_second",)),
+        ("batch: server CPU ms/req", "batch_sequential", ("server_cpu_ms_per_request",)),
+    ]
+    lines = [f"{'':<40}{'conveyor':>12}{'mlflow':>12}{'ratio':>9}"]
+    for label, phase, path in rows:
+        values = []
+        for side in ("conveyor", "mlflow"):
+            value: Any = results[side][phase]
+            for key in path:
+                value = value[key]
+            values.append(float(value))
+        lines.append(f"{label:<40}{values[0]:>12.2f}{values[1]:>12.2f}{values[0] / values[1]:>9.2f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000, help="sequential single-instance requests")
+    parser.add_argument("--warm-up", type=int, default=100, help="single-instance requests before measuring")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads in the concurrent phase")
+    parser.add_argument("--concurrent-requests", type=int, default=2000, help="requests they share")
+    parser.add_argument("--batch-size", type=int, default=100, help="instances per batch request")
+    parser.add_argument("--batches", type=int, default=100, help="sequential batch requests")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="reuse this CONVEYOR_HOME's champion instead of building one (faster reruns)",
+    )
+    args = parser.parse_args()
+
+    load_before = os.getloadavg()[0]
+    began = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="conveyor-serve-bench-"))
+    try:
+        model_version = prepare(scratch, args.home)
+        print(f"data and champion (version {model_version}) ready in {time.perf_counter() - began:.0f}s",
+              flush=True)  # fmt: skip
+        instances = load_instances()
+        if len(instances) < args.batch_size:
+            raise SystemExit(f"only {len(instances)} instances; need at least --batch-size")
+
+        from pipelines.config import load_platform_config
+
+        platform = load_platform_config()
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": platform.mlflow_tracking_uri,
+            # MLflow runs `uvicorn` from PATH; make it this environment's.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("MLFLOW_MODELS_WORKERS", None)  # one worker process, like conveyor serve
+        logged_before = logged_rows()
+        results: dict[str, dict[str, Any]] = {}
+        predictions: dict[str, list[float]] = {}
+        for side in sides(model_version):
+            results[side.name], predictions[side.name] = measure(side, env, scratch, instances, args)
+        logged = logged_rows() - logged_before
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    ours, theirs = results["conveyor"], results["mlflow"]
+    difference = float(np.max(np.abs(np.subtract(predictions["conveyor"], predictions["mlflow"]))))
+    throughput = ratio(
+        ours["single_concurrent"]["requests_per_second"], theirs["single_concurrent"]["requests_per_second"]
+    )
+    p99 = ours["single_sequential"]["latency_ms"]["p99"]
+    result = {
+        "machine": f"{os.cpu_count()} cores",
+        "platform": host.platform(),
+        "load_average_at_start": round(load_before, 2),
+        "conditions": {
+            "model": f"{MODEL}/{model_version}",
+            "data": f"built here: {DAYS} days from {START}, {ROUTES} routes, trained as of {AS_OF}"
+            if args.home is None
+            else f"reused {args.home}",
+            "instances": len(instances),
+            "target_days": [FIRST_TARGET.isoformat(), LAST_TARGET.isoformat()],
+            "warm_up_requests": args.warm_up,
+            "warm_up_batches": max(1, args.warm_up // 10),
+            "sequential_requests": args.requests,
+            "concurrency": args.concurrency,
+            "concurrent_requests": args.concurrent_requests,
+            "batch_size": args.batch_size,
+            "batches": args.batches,
+            "server_workers": 1,
+            "client": "httpx.Client per thread, keep-alive, bodies encoded before timing, same machine",
+            "conveyor_poll_seconds": platform.serving.poll_seconds,
+            "conveyor_flush_seconds": platform.serving.flush_seconds,
+            "mlflow_access_log": "on (MLflow's default), to a file",
+        },
+        "versions": {
+            "python": host.python_version(),
+            **{
+                name: version(name) for name in ("conveyor", "mlflow", "fastapi", "uvicorn", "torch", "httpx")
+            },
+        },
+        "conveyor": ours,
+        "mlflow": theirs,
+        "ratios_conveyor_to_mlflow": {
+            "single_concurrent_throughput": throughput,
+            "single_sequential_throughput": ratio(
+                ours["single_sequential"]["requests_per_second"],
+                theirs["single_sequential"]["requests_per_second"],
+            ),
+            "single_sequential_p50_latency": ratio(
+                ours["single_sequential"]["latency_ms"]["p50"],
+                theirs["single_sequential"]["latency_ms"]["p50"],
+            ),
+            "single_sequential_p99_latency": ratio(p99, theirs["single_sequential"]["latency_ms"]["p99"]),
+            "batch_rows_per_second": ratio(
+                ours["batch_sequential"]["rows_per_second"], theirs["batch_sequential"]["rows_per_second"]
+            ),
+        },
+        "goals": {
+            "throughput_ratio_at_least": THROUGHPUT_GOAL,
+            "meets_throughput_goal": throughput >= THROUGHPUT_GOAL,
+            "single_p99_ms_below": P99_GOAL_MS,
+            "meets_p99_goal": p99 < P99_GOAL_MS,
+        },
+        "checks": {
+            "max_prediction_difference": difference,
+            "conveyor_acknowledged_rows": ours["acknowledged_rows"],
+            "conveyor_logged_rows": logged,
+            "every_acknowledged_row_logged": logged == ours["acknowledged_rows"],
+        },
+        "total_seconds": round(time.perf_counter() - began, 1),
+    }
+
+    print()
+    print(table(results))
+    goals = result["goals"]
+    print(
+        f"\nthroughput (single, {args.concurrency} clients) conveyor/mlflow {throughput:.2f}"
+        f" ({'meets' if goals['meets_throughput_goal'] else 'misses'} the goal of >= {THROUGHPUT_GOAL}x);"
+        f" conveyor single p99 {p99:.2f} ms"
+        f" ({'meets' if goals['meets_p99_goal'] else 'misses'} the goal of < {P99_GOAL_MS} ms)"
+    )
+    print(f"max prediction difference between the two servers: {difference:.3g}")
+    print(f"prediction log: {logged} rows for {ours['acknowledged_rows']} acknowledged")
+    if load_before > 0.5:
+        print(f"warning: load average {load_before:.2f} at start; other work on this machine adds noise")
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {RESULTS} ({result['total_seconds']:.0f}s in all)")
+
+
+if __name__ == "__main__":
+    main()
