@@ -3,10 +3,12 @@ registered model version, the same instances, in one run on this machine.
 
     python benchmarks/serve.py [--requests 1000] [--warm-up 100] [--concurrency 4]
                                [--concurrent-requests 2000] [--batch-size 100] [--batches 100]
+                               [--home CONVEYOR_HOME]
 
 Builds the demo's data (120 days from 2024-01-01, 40 routes) in a temporary CONVEYOR_HOME and
-trains a champion as of 2024-04-30 (version 1), as the integration tests do. Then, one server at
-a time, each started as a subprocess exactly as a user would start it and stopped with SIGTERM:
+trains a champion as of 2024-04-30 (version 1), as the integration tests do (about a minute;
+``--home`` reuses a home that has a champion instead). Then, one server at a time, each started
+as a subprocess the way a user starts it and stopped with SIGTERM:
 
 - conveyor: ``conveyor serve --model freight_volume`` (``POST /predict`` with
   ``{"instances": [...]}``, features inline; it validates the body, scores, and logs every
@@ -15,22 +17,25 @@ a time, each started as a subprocess exactly as a user would start it and stoppe
   /invocations`` with ``{"dataframe_records": [...]}``, the same features).
 
 Both run one uvicorn worker process with their default settings (MLflow's access log included,
-written to a file). The instances are the gold layer's requests for the last two weeks of target
-days (``gold_instances``); request bodies are encoded once, before timing, so the client does the
-same little work for both. Every answer must be a 200. Measured for each server, after a warm-up
-of ``--warm-up`` single requests and a tenth as many batches:
+written to a file; torch's default intra-op threads, one per core). The instances are the gold
+layer's requests for the last two weeks of target days (``gold_instances``); request bodies are
+encoded once, before timing, so the client does the same little work for both. Every answer
+must be a 200. Measured for each server, after a warm-up of ``--warm-up`` single requests and a
+tenth as many batches:
 
 1. single instance, sequential: latency of ``--requests`` requests (p50, p90, p99, max);
 2. single instance, concurrent: ``--concurrency`` threads, each with its own keep-alive
    ``httpx.Client``, share ``--concurrent-requests`` requests; requests/s over the wall time;
 3. batches of ``--batch-size`` instances, sequential: ``--batches`` requests; latency and rows/s.
 
-The client runs on the same machine, so it competes with the server for the cores; the client's
-and the server's CPU seconds per phase are reported to show who was busy. Sanity checks: both
-servers give the same predictions for the same batch, and after SIGTERM the prediction log holds
-exactly the rows the conveyor service acknowledged. Results go to ``benchmarks/results/serve.json``;
-the goals (from the issue) are a concurrent single-instance throughput of at least 3x MLflow's
-and a sequential single-instance p99 under 10 ms.
+The client runs on the same machine, so it competes with the server for the cores. Reported per
+phase: the client's and the server's CPU seconds, and the CPU the rest of the machine used
+meanwhile (other work, plus kernel time charged to neither, such as loopback networking); when
+that is large the run was disturbed and its numbers are noisy. Sanity checks: both servers give
+the same predictions for the same batch, and after SIGTERM the prediction log holds exactly the
+rows the conveyor service acknowledged. Results go to ``benchmarks/results/serve.json``. The
+goals (from the issue): a concurrent single-instance throughput of at least 3x MLflow's, and a
+sequential single-instance p99 under 10 ms.
 """
 
 from __future__ import annotations
@@ -82,14 +87,47 @@ class Side:
     predictions: Callable[[dict[str, Any]], list[float]]
 
 
+@dataclass(frozen=True)
+class Clock:
+    """Wall time and CPU seconds at one moment: this process (the client), the server, the machine."""
+
+    wall: float
+    client: float
+    server: float
+    machine: float
+
+    @classmethod
+    def now(cls, server: Server) -> Clock:
+        times = psutil.cpu_times()
+        machine = sum(getattr(times, f) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+        return cls(time.perf_counter(), time.process_time(), server.cpu_seconds(), machine)
+
+
 @dataclass
 class Phase:
     requests: int
     rows: int
-    wall_seconds: float
     latencies: list[float]
-    client_cpu_seconds: float
-    server_cpu_seconds: float
+    began: Clock
+    ended: Clock
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.ended.wall - self.began.wall
+
+    @property
+    def client_cpu_seconds(self) -> float:
+        return self.ended.client - self.began.client
+
+    @property
+    def server_cpu_seconds(self) -> float:
+        return self.ended.server - self.began.server
+
+    @property
+    def other_cpu_seconds(self) -> float:
+        """CPU the rest of the machine used meanwhile (other work; also kernel time not charged to either)."""
+        machine = self.ended.machine - self.began.machine
+        return max(0.0, machine - self.client_cpu_seconds - self.server_cpu_seconds)
 
     def summary(self) -> dict[str, Any]:
         ms = np.asarray(self.latencies) * 1000
@@ -109,6 +147,7 @@ class Phase:
             "client_cpu_seconds": round(self.client_cpu_seconds, 3),
             "server_cpu_seconds": round(self.server_cpu_seconds, 3),
             "server_cpu_ms_per_request": round(1000 * self.server_cpu_seconds / self.requests, 3),
+            "other_cpu_seconds": round(self.other_cpu_seconds, 3),
         }
 
 
@@ -242,13 +281,12 @@ def sequential(server: Server, bodies: list[bytes], rows: int, count: int) -> Ph
     """``count`` requests one after another, cycling through ``bodies``."""
     latencies = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        cpu, server_cpu, began = time.process_time(), server.cpu_seconds(), time.perf_counter()
+        began = Clock.now(server)
         for index in range(count):
             latencies.append(post(client, server, bodies[index % len(bodies)]))
-        wall = time.perf_counter() - began
-        cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
+        ended = Clock.now(server)
     server.acknowledged_rows += count * rows
-    return Phase(count, count * rows, wall, latencies, cpu, server_cpu)
+    return Phase(count, count * rows, latencies, began, ended)
 
 
 def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) -> Phase:
@@ -256,34 +294,37 @@ def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) ->
     shares = [count // threads + (1 if t < count % threads else 0) for t in range(threads)]
     latencies: list[list[float]] = [[] for _ in range(threads)]
     errors: list[BaseException] = []
-    barrier = threading.Barrier(threads + 1)
+    ready, go = threading.Barrier(threads + 1), threading.Barrier(threads + 1)
 
     def client_thread(number: int) -> None:
         try:
             with httpx.Client(base_url=server.url, timeout=30) as client:
                 post(client, server, bodies[number])  # open the connection before the clock starts
-                barrier.wait()
+                ready.wait()
+                go.wait()
                 for index in range(shares[number]):
                     body = bodies[(number * 7919 + index) % len(bodies)]
                     latencies[number].append(post(client, server, body))
         except BaseException as error:  # SystemExit from post included: report it from the main thread
             errors.append(error)
-            barrier.abort()
+            ready.abort()
+            go.abort()
 
     workers = [threading.Thread(target=client_thread, args=(t,), daemon=True) for t in range(threads)]
     for worker in workers:
         worker.start()
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait()  # a failed client breaks it; its error is raised below
-    cpu, server_cpu, began = time.process_time(), server.cpu_seconds(), time.perf_counter()
+    began = None
+    with contextlib.suppress(threading.BrokenBarrierError):  # a failed client breaks them; see below
+        ready.wait()
+        began = Clock.now(server)
+        go.wait()
     for worker in workers:
         worker.join()
-    wall = time.perf_counter() - began
-    cpu, server_cpu = time.process_time() - cpu, server.cpu_seconds() - server_cpu
-    if errors:
-        raise SystemExit(f"{server.side.name}: a client failed: {errors[0]!r}")
+    ended = Clock.now(server)
+    if errors or began is None:
+        raise SystemExit(f"{server.side.name}: a client failed: {errors[0] if errors else 'no error'!r}")
     server.acknowledged_rows += count + threads
-    return Phase(count, count, wall, [x for part in latencies for x in part], cpu, server_cpu)
+    return Phase(count, count, [x for part in latencies for x in part], began, ended)
 
 
 def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes]:
@@ -300,6 +341,7 @@ def measure(
 ) -> tuple[dict[str, Any], list[float]]:
     singles = encode(side, instances, 1)
     batches = encode(side, instances, args.batch_size)
+    load_before = os.getloadavg()[0]
     server = start(side, env, logs)
     print(f"{side.name}: ready in {server.ready_seconds:.1f}s on port {server.port}", flush=True)
     try:
@@ -318,6 +360,7 @@ def measure(
     finally:
         stopped = stop(server)
     result: dict[str, Any] = {
+        "load_average_before": round(load_before, 2),
         "ready_seconds": round(server.ready_seconds, 2),
         **{name: phase.summary() for name, phase in phases.items()},
         "stopped": stopped,
@@ -378,6 +421,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("single, concurrent: p50 ms", "single_concurrent", ("latency_ms", "p50")),
         ("single, concurrent: p99 ms", "single_concurrent", ("latency_ms", "p99")),
         ("single, concurrent: server CPU ms/req", "single_concurrent", ("server_cpu_ms_per_request",)),
+        ("single, concurrent: client CPU s", "single_concurrent", ("client_cpu_seconds",)),
+        ("single, concurrent: other CPU s (noise)", "single_concurrent", ("other_cpu_seconds",)),
         ("batch: p50 ms", "batch_sequential", ("latency_ms", "p50")),
         ("batch: p99 ms", "batch_sequential", ("latency_ms", "p99")),
         ("batch: rows/s", "batch_sequential", ("rows_per_second",)),
@@ -421,6 +466,8 @@ def main() -> None:
         if len(instances) < args.batch_size:
             raise SystemExit(f"only {len(instances)} instances; need at least --batch-size")
 
+        import torch
+
         from pipelines.config import load_platform_config
 
         platform = load_platform_config()
@@ -451,6 +498,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()} cores",
         "platform": host.platform(),
         "load_average_at_start": round(load_before, 2),
+        "load_average_at_end": round(os.getloadavg()[0], 2),
         "conditions": {
             "model": f"{MODEL}/{model_version}",
             "data": f"built here: {DAYS} days from {START}, {ROUTES} routes, trained as of {AS_OF}"
@@ -467,6 +515,7 @@ def main() -> None:
             "batches": args.batches,
             "server_workers": 1,
             "client": "httpx.Client per thread, keep-alive, bodies encoded before timing, same machine",
+            "server_torch_threads": f"torch's default ({torch.get_num_threads()} here)",
             "conveyor_poll_seconds": platform.serving.poll_seconds,
             "conveyor_flush_seconds": platform.serving.flush_seconds,
             "mlflow_access_log": "on (MLflow's default), to a file",

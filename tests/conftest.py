@@ -80,3 +80,25 @@ def model_home(conveyor_home: Path, prepared_lakehouse: Path) -> Path:
 
     shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
     return conveyor_home
+
+
+POSTGRES_SERVER = os.environ.get("CONVEYOR_TEST_POSTGRES", "postgresql+psycopg2://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy
+
+    name = f"conveyor_test_{uuid.uuid4().hex[:12]}"
+    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with server.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -1,5 +1,6 @@
 """The service as `conveyor serve` runs it, under traffic: a promotion and a rollback are
-followed with zero failed requests, and SIGTERM loses no acknowledged prediction."""
+followed with zero failed requests, SIGTERM loses no acknowledged prediction, and the
+actuals that arrive later give the champion's live error."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from datetime import date
 
 import httpx
 
+from pipelines.actuals import ingest_actuals
 from pipelines.config import load_model_config, load_platform_config
+from pipelines.monitor import check_performance
 from pipelines.registry import CHAMPION, alias_version, mlflow_client, promote, register_version, rollback
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
@@ -104,3 +107,10 @@ def test_promotion_and_rollback_under_traffic_fail_no_request_and_sigterm_loses_
     assert server.returncode in (0, -signal.SIGTERM), log_path.read_text()[-2000:]
     logged = PredictionLog(platform.serving.prediction_log_url)
     assert logged.count("freight_volume") == traffic.acknowledged > 0
+
+    # The actuals of those days arrive; the champion's live error comes out of the log.
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    assert ingest_actuals(logged, lakehouse, config, date(2024, 4, 29)).rows > 0
+    live = check_performance(platform, config, client, date(2024, 4, 26))
+    assert live.champion_version == "1" and live.rows > 0
+    assert 0 < live.value < config.triggers.performance.threshold and not live.breached, live.to_dict()

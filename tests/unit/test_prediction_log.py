@@ -1,5 +1,6 @@
-"""The prediction log: sampled reads that are reproducible, actuals that later reports
-correct, and a buffer that keeps rows through a failed write and writes them at close."""
+"""The prediction log, on SQLite and PostgreSQL: sampled reads that are reproducible,
+actuals that later reports correct, and a buffer that keeps rows through a failed write
+and writes them at close."""
 
 from __future__ import annotations
 
@@ -29,9 +30,12 @@ def rows(count: int, day: date = date(2024, 5, 1)) -> list[dict]:
     ]
 
 
-@pytest.fixture
-def prediction_log(tmp_path) -> PredictionLog:
-    return PredictionLog(f"sqlite:///{tmp_path}/log/predictions.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def prediction_log(request, tmp_path) -> PredictionLog:
+    """The embedded default (SQLite), and PostgreSQL as production runs it."""
+    if request.param == "sqlite":
+        return PredictionLog(f"sqlite:///{tmp_path}/log/predictions.db")
+    return PredictionLog(request.getfixturevalue("postgres_url"))
 
 
 def test_a_window_comes_back_with_features_as_columns_and_a_large_one_sampled_the_same_way_twice(
