@@ -30,7 +30,7 @@ def gold_instances(
         if not first <= as_of + horizon <= last:
             continue
         gold = lakehouse.read_frame(PartitionKey("gold", config.source.name, as_of))
-        for row in gold[[*config.entity_keys, config.timestamp_column, *columns]].to_dict("records"):
+        for row in gold[list(dict.fromkeys([*config.entity_keys, *columns]))].to_dict("records"):
             features = {c: _plain(row[c]) for c in columns}
             instances.append(
                 {k: row[k] for k in config.entity_keys}
