@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
@@ -37,12 +38,9 @@ def create_app(
     online: OnlineFeatures | None,
 ) -> Guard:
     """The service for one model (an ASGI app). ``online`` None serves inline features only."""
-    import pandas as pd
-
     serving = platform.serving
     metrics = ServiceMetrics()
     keys, day = config.entity_keys, config.timestamp_column
-    columns = [*config.features.numeric, *config.features.categorical]
     PredictRequest = request_model(config, serving.max_batch_rows)
 
     @asynccontextmanager
@@ -92,7 +90,7 @@ def create_app(
         metrics.log_pending.set(app.state.log.pending)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    def features_of(instances: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    async def features_of(instances: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
         """Each instance's features (inline, else online) and where they came from."""
         entity_ids = [">".join(getattr(i, key) for key in keys) for i in instances]
         wanted = sorted({e for e, i in zip(entity_ids, instances, strict=True) if i.features is None})
@@ -100,7 +98,7 @@ def create_app(
         if wanted:
             if online is None:
                 raise HTTPException(422, "this service takes inline features only; send `features`")
-            stored = online.read(wanted)
+            stored = await run_in_threadpool(online.read, wanted)  # blocking I/O off the loop
         rows, sources, problems = [], [], []
         for position, (entity, instance) in enumerate(zip(entity_ids, instances, strict=True)):
             requested = getattr(instance, day)
@@ -130,13 +128,15 @@ def create_app(
             raise HTTPException(422, "; ".join(problems[:_SHOWN_PROBLEMS]) + more)
         return rows, sources
 
-    def predict(body: Any) -> PredictResponse:
+    async def predict(body: Any) -> Response:
+        # Scoring a few rows takes well under a millisecond: done on the event loop, as a
+        # thread hop would cost more than it saves.
         loaded: LoadedModel | None = follower.current  # read once: one version answers
         if loaded is None:
             raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
         instances = body.instances
-        rows, sources = features_of(instances)
-        scores = loaded.predict(pd.DataFrame.from_records(rows, columns=columns))
+        rows, sources = await features_of(instances)
+        scores = loaded.predict(rows)
         request_id, logged_at = uuid.uuid4().hex, now()
         predictions, records = [], []
         for instance, row, source, score in zip(instances, rows, sources, scores, strict=True):
@@ -153,9 +153,10 @@ def create_app(
             metrics.predictions.observe(value)
         app.state.log.submit(records)
         metrics.rows.inc(len(records))
-        return PredictResponse(
+        answer = PredictResponse(
             model=config.name, version=loaded.version, request_id=request_id, predictions=predictions
         )
+        return Response(answer.model_dump_json(), media_type="application/json")
 
     # The body's model is built from the config at run time, so FastAPI is told its type here.
     predict.__annotations__["body"] = PredictRequest
@@ -169,9 +170,13 @@ def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
 
 def service(platform: PlatformConfig, config: ModelConfig, *, online: bool = True) -> Guard:
     """The service as ``conveyor serve`` runs it: following the registry, reading Feast."""
+    import torch
+
     from pipelines.registry import mlflow_client
     from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
 
+    # A request is a few rows: intra-op threads would only contend with the server's own.
+    torch.set_num_threads(1)
     follower = ChampionFollower(mlflow_client(platform), config.name, platform.serving.poll_seconds)
     return create_app(platform, config, follower, OnlineFeatures(platform, config) if online else None)

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
-    import pandas as pd
     from mlflow import MlflowClient
 
 log = logging.getLogger("conveyor.serving.champion")
@@ -29,18 +28,24 @@ log = logging.getLogger("conveyor.serving.champion")
 class LoadedModel:
     name: str
     version: str
-    predict: Callable[[pd.DataFrame], np.ndarray]
+    predict: Callable[[list[dict[str, Any]]], np.ndarray]  # one dict of features a row
 
 
 def load_version(name: str, version: str) -> LoadedModel:
     """Load a registered version from the registry, never from anywhere else."""
     import mlflow
+    import pandas as pd
 
     model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     # Requests are validated against the model's features before they get here, so call
-    # the Python model directly rather than through pyfunc's per-call schema enforcement.
+    # the Python model directly rather than through pyfunc's per-call schema enforcement,
+    # and without a DataFrame where the model type scores records.
     python_model: Any = model.unwrap_python_model()
-    return LoadedModel(name, version, lambda frame: python_model.predict(None, frame))
+    if hasattr(python_model, "predict_records"):
+        return LoadedModel(name, version, python_model.predict_records)
+    return LoadedModel(
+        name, version, lambda rows: python_model.predict(None, pd.DataFrame.from_records(rows))
+    )
 
 
 class ChampionFollower:

@@ -17,6 +17,8 @@ from pipelines.errors import MissingInputError
 from pipelines.train.params import TorchMLPParams
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import numpy as np
     import pandas as pd
 
@@ -40,6 +42,14 @@ class TrainedModel:
 
         pre = self.preprocessor
         scaled = predict(self.network, pre.numeric_matrix(frame), pre.category_matrix(frame))
+        return pre.unscale_target(scaled).clip(min=0.0)
+
+    def predict_records(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The same as :meth:`predict`, from one dict of features a row (serving's path)."""
+        from pipelines.train.torch_mlp import predict
+
+        pre = self.preprocessor
+        scaled = predict(self.network, pre.numeric_rows(rows), pre.category_rows(rows))
         return pre.unscale_target(scaled).clip(min=0.0)
 
     def save(self, path: Path) -> None:

@@ -22,3 +22,7 @@ class ConveyorModel(PythonModel):
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         return self.model.predict(frame)
+
+    def predict_records(self, rows):
+        """Serving's path: features as one dict a row, already validated."""
+        return self.model.predict_records(rows)

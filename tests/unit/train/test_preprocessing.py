@@ -39,3 +39,20 @@ def test_the_target_round_trips():
 def test_it_survives_saving_inside_the_model():
     pre = fitted()
     assert Preprocessor.from_dict(pre.to_dict()) == pre
+
+
+def test_records_give_exactly_the_matrices_a_frame_gives():
+    """Serving scores records, training and evaluation frames: the same numbers either way."""
+    train = pd.DataFrame(
+        {"lag": [1.0, 3.0, 5.0], "day": [1, 2, 1], "region": ["north", "south", "north"], "y": [1, 2, 3]}
+    )
+    pre = Preprocessor.fit(train, ["lag"], ["day", "region"], "y")
+    records = [
+        {"lag": 2.5, "day": 2, "region": "south"},
+        {"lag": None, "day": 7, "region": "far_east"},  # missing number, unseen categories
+        {"lag": 4.0, "day": "1", "region": None},  # a day sent as text, a missing category
+    ]
+    frame = pd.DataFrame.from_records(records)
+    assert np.array_equal(pre.numeric_rows(records), pre.numeric_matrix(frame))
+    assert np.array_equal(pre.category_rows(records), pre.category_matrix(frame))
+    assert pre.category_rows(records).tolist() == [[2, 2], [UNKNOWN, UNKNOWN], [1, UNKNOWN]]
