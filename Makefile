@@ -42,6 +42,8 @@ bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/orchestration.py
+	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/drift.py
 
 # Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
 lock:
