@@ -3,12 +3,14 @@ registered model version, the same instances, in one run on this machine.
 
     python benchmarks/serve.py [--requests 1000] [--warm-up 100] [--concurrency 4]
                                [--concurrent-requests 2000] [--batch-size 100] [--batches 100]
-                               [--home CONVEYOR_HOME]
+                               [--rounds 2] [--home CONVEYOR_HOME]
 
 Builds the demo's data (120 days from 2024-01-01, 40 routes) in a temporary CONVEYOR_HOME and
 trains a champion as of 2024-04-30 (version 1), as the integration tests do (about a minute;
 ``--home`` reuses a home that has a champion instead). Then, one server at a time, each started
-as a subprocess the way a user starts it and stopped with SIGTERM:
+as a subprocess the way a user starts it and stopped with SIGTERM, for ``--rounds`` rounds in
+alternating order (conveyor, mlflow, mlflow, conveyor, ...), so that drift in the machine's
+load weighs on both alike:
 
 - conveyor: ``conveyor serve --model freight_volume`` (``POST /predict`` with
   ``{"instances": [...]}``, features inline; it validates the body, scores, and logs every
@@ -17,16 +19,18 @@ as a subprocess the way a user starts it and stopped with SIGTERM:
   /invocations`` with ``{"dataframe_records": [...]}``, the same features).
 
 Both run one uvicorn worker process with their default settings (MLflow's access log included,
-written to a file; torch's default intra-op threads, one per core). The instances are the gold
-layer's requests for the last two weeks of target days (``gold_instances``); request bodies are
-encoded once, before timing, so the client does the same little work for both. Every answer
-must be a 200. Measured for each server, after a warm-up of ``--warm-up`` single requests and a
-tenth as many batches:
+written to a file). The instances are the gold layer's requests for the last two weeks of target
+days (``gold_instances``); request bodies are encoded once, before timing, so the client does the
+same little work for both. Every answer must be a 200. Measured for each server, after a warm-up
+of ``--warm-up`` single requests and a tenth as many batches:
 
 1. single instance, sequential: latency of ``--requests`` requests (p50, p90, p99, max);
 2. single instance, concurrent: ``--concurrency`` threads, each with its own keep-alive
    ``httpx.Client``, share ``--concurrent-requests`` requests; requests/s over the wall time;
 3. batches of ``--batch-size`` instances, sequential: ``--batches`` requests; latency and rows/s.
+
+Each phase is reported pooled over the rounds (requests, seconds and latencies added up), and
+each round's throughput and p50/p99 are kept too, to show how much they vary.
 
 The client runs on the same machine, so it competes with the server for the cores. Reported per
 phase: the client's and the server's CPU seconds, and the CPU the rest of the machine used
@@ -53,7 +57,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -108,26 +111,28 @@ class Phase:
     requests: int
     rows: int
     latencies: list[float]
-    began: Clock
-    ended: Clock
+    wall_seconds: float
+    client_cpu_seconds: float
+    server_cpu_seconds: float
+    other_cpu_seconds: float  # the rest of the machine meanwhile: other work, kernel time charged to neither
 
-    @property
-    def wall_seconds(self) -> float:
-        return self.ended.wall - self.began.wall
+    @classmethod
+    def between(cls, began: Clock, ended: Clock, requests: int, rows: int, latencies: list[float]) -> Phase:
+        client, server = ended.client - began.client, ended.server - began.server
+        other = max(0.0, ended.machine - began.machine - client - server)
+        return cls(requests, rows, latencies, ended.wall - began.wall, client, server, other)
 
-    @property
-    def client_cpu_seconds(self) -> float:
-        return self.ended.client - self.began.client
+    @classmethod
+    def pooled(cls, phases: list[Phase]) -> Phase:
+        """Several rounds as one: requests, seconds and latencies added up."""
+        return cls(
+            sum(p.requests for p in phases),
+            sum(p.rows for p in phases),
+            [x for p in phases for x in p.latencies],
+            *(sum(getattr(p, f) for p in phases) for f in cls._SECONDS),
+        )
 
-    @property
-    def server_cpu_seconds(self) -> float:
-        return self.ended.server - self.began.server
-
-    @property
-    def other_cpu_seconds(self) -> float:
-        """CPU the rest of the machine used meanwhile (other work; also kernel time not charged to either)."""
-        machine = self.ended.machine - self.began.machine
-        return max(0.0, machine - self.client_cpu_seconds - self.server_cpu_seconds)
+    _SECONDS = ("wall_seconds", "client_cpu_seconds", "server_cpu_seconds", "other_cpu_seconds")
 
     def summary(self) -> dict[str, Any]:
         ms = np.asarray(self.latencies) * 1000
@@ -220,10 +225,7 @@ def load_instances() -> list[dict[str, Any]]:
     from pipelines.storage import Lakehouse
 
     platform, config = load_platform_config(), load_model_config(MODEL)
-    with warnings.catch_warnings():
-        # gold_instances selects the entity keys twice (they are categorical features too).
-        warnings.filterwarnings("ignore", message="DataFrame columns are not unique")
-        return gold_instances(Lakehouse(platform.lakehouse_uri), config, FIRST_TARGET, LAST_TARGET)
+    return gold_instances(Lakehouse(platform.lakehouse_uri), config, FIRST_TARGET, LAST_TARGET)
 
 
 def free_port() -> int:
@@ -286,7 +288,7 @@ def sequential(server: Server, bodies: list[bytes], rows: int, count: int) -> Ph
             latencies.append(post(client, server, bodies[index % len(bodies)]))
         ended = Clock.now(server)
     server.acknowledged_rows += count * rows
-    return Phase(count, count * rows, latencies, began, ended)
+    return Phase.between(began, ended, count, count * rows, latencies)
 
 
 def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) -> Phase:
@@ -324,7 +326,7 @@ def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) ->
     if errors or began is None:
         raise SystemExit(f"{server.side.name}: a client failed: {errors[0] if errors else 'no error'!r}")
     server.acknowledged_rows += count + threads
-    return Phase(count, count, [x for part in latencies for x in part], began, ended)
+    return Phase.between(began, ended, count, count, [x for part in latencies for x in part])
 
 
 def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes]:
@@ -338,7 +340,8 @@ def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes
 
 def measure(
     side: Side, env: dict[str, str], logs: Path, instances: list[dict[str, Any]], args: argparse.Namespace
-) -> tuple[dict[str, Any], list[float]]:
+) -> tuple[dict[str, Phase], dict[str, Any], list[float]]:
+    """One round for one server: start, check, warm up, the three phases, SIGTERM."""
     singles = encode(side, instances, 1)
     batches = encode(side, instances, args.batch_size)
     load_before = os.getloadavg()[0]
@@ -359,16 +362,48 @@ def measure(
         }
     finally:
         stopped = stop(server)
-    result: dict[str, Any] = {
+    info = {
         "load_average_before": round(load_before, 2),
         "ready_seconds": round(server.ready_seconds, 2),
-        **{name: phase.summary() for name, phase in phases.items()},
-        "stopped": stopped,
+        **stopped,
         "acknowledged_rows": server.acknowledged_rows,
     }
-    for name in phases:
-        print(f"{side.name}: {name} {json.dumps(result[name]['latency_ms'])}", flush=True)
-    return result, predictions
+    for name, phase in phases.items():
+        summary = phase.summary()
+        print(f"{side.name}: {name} {summary['requests_per_second']} req/s,"
+              f" latency ms {json.dumps(summary['latency_ms'])}", flush=True)  # fmt: skip
+    return phases, info, predictions
+
+
+def side_result(rounds: list[dict[str, Phase]], servers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds pooled per phase, and each round's throughput and latency for comparison."""
+    result: dict[str, Any] = {name: Phase.pooled([r[name] for r in rounds]).summary() for name in rounds[0]}
+    result["rounds"] = [
+        {
+            **{
+                name: {k: summary[k] for k in ("requests_per_second", "rows_per_second")}
+                | {k: summary["latency_ms"][k] for k in ("p50", "p99")}
+                for name, summary in ((n, phase.summary()) for n, phase in phases.items())
+            },
+            "server": server,
+        }
+        for phases, server in zip(rounds, servers, strict=True)
+    ]
+    return result
+
+
+def code_state() -> dict[str, Any]:
+    """The commit measured, and the files that differed from it (the servers run the working tree)."""
+    repo = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+    changed = git(
+        "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", "pipelines", "configs"
+    )
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": changed.splitlines()}
 
 
 def logged_rows() -> int:
@@ -436,7 +471,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             for key in path:
                 value = value[key]
             values.append(float(value))
-        lines.append(f"{label:<40}{values[0]:>12.2f}{values[1]:>12.2f}{values[0] / values[1]:>9.2f}")
+        compared = f"{values[0] / values[1]:.2f}" if values[1] and "CPU s" not in label else "-"
+        lines.append(f"{label:<40}{values[0]:>12.2f}{values[1]:>12.2f}{compared:>9}")
     return "\n".join(lines)
 
 
@@ -448,6 +484,7 @@ def main() -> None:
     parser.add_argument("--concurrent-requests", type=int, default=2000, help="requests they share")
     parser.add_argument("--batch-size", type=int, default=100, help="instances per batch request")
     parser.add_argument("--batches", type=int, default=100, help="sequential batch requests")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating the order")
     parser.add_argument(
         "--home",
         type=Path,
@@ -456,6 +493,7 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
+    code = code_state()
     began = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="conveyor-serve-bench-"))
     try:
@@ -480,16 +518,28 @@ def main() -> None:
         }
         env.pop("MLFLOW_MODELS_WORKERS", None)  # one worker process, like conveyor serve
         logged_before = logged_rows()
-        results: dict[str, dict[str, Any]] = {}
-        predictions: dict[str, list[float]] = {}
-        for side in sides(model_version):
-            results[side.name], predictions[side.name] = measure(side, env, scratch, instances, args)
+        rounds: dict[str, list[dict[str, Phase]]] = {"conveyor": [], "mlflow": []}
+        servers: dict[str, list[dict[str, Any]]] = {"conveyor": [], "mlflow": []}
+        differences = []
+        for number in range(args.rounds):
+            order = sides(model_version)
+            if number % 2:
+                order.reverse()  # ABBA: drift on the machine weighs on both alike
+            predictions: dict[str, list[float]] = {}
+            for side in order:
+                print(f"round {number + 1}/{args.rounds}: {side.name}", flush=True)
+                phases, server, predictions[side.name] = measure(side, env, scratch, instances, args)
+                rounds[side.name].append(phases)
+                servers[side.name].append(server)
+            differences.append(np.max(np.abs(np.subtract(predictions["conveyor"], predictions["mlflow"]))))
         logged = logged_rows() - logged_before
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
+    results = {name: side_result(rounds[name], servers[name]) for name in rounds}
     ours, theirs = results["conveyor"], results["mlflow"]
-    difference = float(np.max(np.abs(np.subtract(predictions["conveyor"], predictions["mlflow"]))))
+    difference = float(max(differences))
+    acknowledged = sum(server["acknowledged_rows"] for server in servers["conveyor"])
     throughput = ratio(
         ours["single_concurrent"]["requests_per_second"], theirs["single_concurrent"]["requests_per_second"]
     )
@@ -513,13 +563,17 @@ def main() -> None:
             "concurrent_requests": args.concurrent_requests,
             "batch_size": args.batch_size,
             "batches": args.batches,
+            "rounds": args.rounds,
+            "order": "alternating, conveyor first in odd rounds; each round starts the server afresh",
+            "pooled": "each phase's requests, seconds and latencies added up over the rounds",
             "server_workers": 1,
             "client": "httpx.Client per thread, keep-alive, bodies encoded before timing, same machine",
-            "server_torch_threads": f"torch's default ({torch.get_num_threads()} here)",
+            "torch_default_threads": torch.get_num_threads(),
             "conveyor_poll_seconds": platform.serving.poll_seconds,
             "conveyor_flush_seconds": platform.serving.flush_seconds,
             "mlflow_access_log": "on (MLflow's default), to a file",
         },
+        "code": code,
         "versions": {
             "python": host.python_version(),
             **{
@@ -551,9 +605,9 @@ def main() -> None:
         },
         "checks": {
             "max_prediction_difference": difference,
-            "conveyor_acknowledged_rows": ours["acknowledged_rows"],
+            "conveyor_acknowledged_rows": acknowledged,
             "conveyor_logged_rows": logged,
-            "every_acknowledged_row_logged": logged == ours["acknowledged_rows"],
+            "every_acknowledged_row_logged": logged == acknowledged,
         },
         "total_seconds": round(time.perf_counter() - began, 1),
     }
@@ -567,8 +621,11 @@ def main() -> None:
         f" conveyor single p99 {p99:.2f} ms"
         f" ({'meets' if goals['meets_p99_goal'] else 'misses'} the goal of < {P99_GOAL_MS} ms)"
     )
+    for phase in ("single_concurrent", "single_sequential"):
+        spread = {n: [r[phase]["requests_per_second"] for r in results[n]["rounds"]] for n in results}
+        print(f"{phase} req/s by round: {json.dumps(spread)}")
     print(f"max prediction difference between the two servers: {difference:.3g}")
-    print(f"prediction log: {logged} rows for {ours['acknowledged_rows']} acknowledged")
+    print(f"prediction log: {logged} rows for {acknowledged} acknowledged")
     if load_before > 0.5:
         print(f"warning: load average {load_before:.2f} at start; other work on this machine adds noise")
     RESULTS.parent.mkdir(exist_ok=True)

@@ -5,6 +5,7 @@ and logs every prediction. ``/health`` (alive), ``/ready`` (a model is loaded),
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import uuid
@@ -47,6 +48,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         buffered = BufferedLog(PredictionLog(serving.prediction_log_url), serving.flush_seconds)
         app.state.log = buffered
+        # Everything imported so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise stall a busy server for ~0.25 s.
+        gc.freeze()
         follower.start()
         yield
         follower.stop()

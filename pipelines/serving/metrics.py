@@ -61,25 +61,41 @@ class Guard:
             await send(message)
 
         declared = dict(scope["headers"]).get(b"content-length")
-        received = 0
-
-        async def receive_limited() -> dict[str, Any]:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
-
         try:
             if declared is not None and int(declared) > self.max_bytes:
                 raise _TooLarge
-            await self.app(scope, receive_limited, send_recording)
+            if declared is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                # A streamed body: read it here, up to the limit, and hand it on whole (an
+                # error raised inside the app's own read would become its 400, not a 413).
+                receive = await self._read_limited(receive)
+            await self.app(scope, receive, send_recording)
         except _TooLarge:
             await self._refuse(send_recording)
         finally:
             self.metrics.requests.labels(path, str(status)).inc()
             self.metrics.latency.labels(path).observe(time.perf_counter() - started)
+
+    async def _read_limited(self, receive: Any) -> Any:
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                raise _TooLarge
+            more = message.get("more_body", False)
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return replay
 
     async def _refuse(self, send: Any) -> None:
         body = (

@@ -132,5 +132,9 @@ def test_an_oversized_or_malformed_body_is_refused_before_it_is_parsed(client):
     json_body = {"content-type": "application/json"}
     huge = client.post("/predict", content=b"{" + b" " * 2_000_000 + b"}", headers=json_body)
     assert huge.status_code == 413 and "larger than 1048576 bytes" in huge.json()["detail"]
+    streamed = client.post("/predict", content=iter([b"{" + b" " * 600_000] * 2), headers=json_body)
+    assert streamed.status_code == 413, "a body without Content-Length is measured as it arrives"
+    small = client.post("/predict", content=iter([b'{"instances": ', b"[]}"]), headers=json_body)
+    assert small.status_code == 422 and "at least 1" in small.json()["detail"]
     broken = client.post("/predict", content=b'{"instances": [', headers=json_body)
     assert broken.status_code == 422 and "JSON" in broken.json()["detail"]
