@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("conveyor.features")
 ENTITY_ID, EVENT_TIMESTAMP = "entity_id", "event_timestamp"
+SQL_SCHEMES = ("postgresql", "mysql", "sqlite://")
 
 
 def feature_repo_dir() -> Path:
@@ -38,9 +39,12 @@ def feature_store(platform: PlatformConfig) -> FeatureStore:
     from feast.repo_config import RepoConfig
 
     online = platform.feast.online_store.model_dump(exclude_none=True)
-    registry = platform.feast.registry
-    if "://" not in registry:
-        Path(registry).parent.mkdir(parents=True, exist_ok=True)
+    registry: str | dict[str, Any] = platform.feast.registry
+    if platform.feast.registry.startswith(SQL_SCHEMES):
+        # A database URL: Feast's SQL registry, shared by every container of the stack.
+        registry = {"registry_type": "sql", "path": platform.feast.registry, "cache_ttl_seconds": 60}
+    elif "://" not in platform.feast.registry:
+        Path(platform.feast.registry).parent.mkdir(parents=True, exist_ok=True)
     if online.get("path"):
         Path(online["path"]).parent.mkdir(parents=True, exist_ok=True)
     config = RepoConfig(

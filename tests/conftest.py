@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,19 +86,31 @@ POSTGRES_SERVER = os.environ.get("CONVEYOR_TEST_POSTGRES", "postgresql+psycopg2:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
+def new_database() -> Iterator[Callable[[], str]]:
+    """Makes databases of their own on the machine's PostgreSQL; drops them afterwards."""
     import uuid
 
     import sqlalchemy
 
-    name = f"conveyor_test_{uuid.uuid4().hex[:12]}"
     server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"conveyor_test_{uuid.uuid4().hex[:12]}"
+        with server.connect() as connection:
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return f"{POSTGRES_SERVER}/{name}"
+
     try:
-        yield f"{POSTGRES_SERVER}/{name}"
+        yield make
     finally:
         with server.connect() as connection:
-            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for name in made:
+                connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+@pytest.fixture
+def postgres_url(new_database: Callable[[], str]) -> str:
+    return new_database()

@@ -54,6 +54,29 @@ def test_unset_variable_in_platform_config_is_named(conveyor_home, tmp_path, mon
         load_platform_config()
 
 
+def test_the_production_profile_has_no_default_address_and_names_what_is_missing(conveyor_home, monkeypatch):
+    monkeypatch.setenv("CONVEYOR_ENV", "compose")
+    for name in (
+        "MLFLOW_TRACKING_URI",
+        "CONVEYOR_FEAST_REGISTRY_URL",
+        "CONVEYOR_REDIS",
+        "CONVEYOR_PREDICTION_LOG_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(
+        ConfigError, match="mlflow_tracking_uri: environment variable MLFLOW_TRACKING_URI is not set"
+    ):
+        load_platform_config()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    monkeypatch.setenv("CONVEYOR_FEAST_REGISTRY_URL", "postgresql+psycopg2://feast@postgres/feast")
+    monkeypatch.setenv("CONVEYOR_REDIS", "redis:6379")
+    with pytest.raises(ConfigError, match="environment variable CONVEYOR_PREDICTION_LOG_URL is not set"):
+        load_platform_config()
+    monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", "postgresql+psycopg2://serving@postgres/predictions")
+    platform = load_platform_config()
+    assert platform.environment == "compose" and platform.feast.online_store.type == "redis"
+
+
 def test_unknown_model_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"no model called 'fright'.*known models: freight_volume"):
         load_model_config("fright")

@@ -1,0 +1,83 @@
+"""The production profile on the machine's real PostgreSQL and Redis: MLflow's backend,
+Feast's SQL registry and the prediction log each in a database of their own, Feast's
+online store in Redis under a project of its own, so runs never collide. A champion is
+trained, served from Redis features, and measured live."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipelines.actuals import ingest_actuals
+from pipelines.config import load_model_config, load_platform_config
+from pipelines.cycle import run_training_cycle
+from pipelines.features import feature_store
+from pipelines.monitor import check_performance
+from pipelines.registry import CHAMPION, alias_version, mlflow_client
+from pipelines.serving.app import service
+from pipelines.serving.log import PredictionLog
+from pipelines.serving.traffic import gold_instances
+from pipelines.storage import Lakehouse
+
+REDIS = "127.0.0.1:6379"
+AS_OF = date(2024, 4, 30)
+
+
+@pytest.fixture
+def compose_profile(conveyor_home, prepared_lakehouse, new_database, monkeypatch):
+    shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
+    monkeypatch.setenv("CONVEYOR_ENV", "compose")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_database())
+    monkeypatch.setenv("CONVEYOR_FEAST_REGISTRY_URL", new_database())
+    monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", new_database())
+    monkeypatch.setenv("CONVEYOR_FEAST_PROJECT", f"conveyor_test_{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("CONVEYOR_REDIS", REDIS)
+    platform = load_platform_config()
+    yield platform
+    feature_store(platform).teardown()  # the project's keys out of Redis
+
+
+def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
+    import redis
+
+    platform, config = compose_profile, load_model_config("freight_volume")
+    assert platform.mlflow_tracking_uri.startswith("postgresql")
+    lakehouse, client = Lakehouse(platform.lakehouse_uri), mlflow_client(platform)
+    cycle = run_training_cycle(platform, config, lakehouse, client, as_of=AS_OF, trigger_reason="manual")
+    assert cycle.promotion is not None and alias_version(client, config.name, CHAMPION) == cycle.version
+    assert redis.Redis.from_url(f"redis://{REDIS}").dbsize() > 0
+
+    last_gold = lakehouse.logical_dates("gold", config.source.name)[-1]
+    target_day = last_gold + timedelta(days=config.features.horizon_days)
+    instances = gold_instances(lakehouse, config, date(2024, 4, 20), target_day)
+    by_key = [
+        {k: i[k] for k in ("origin", "destination", "date")}
+        for i in instances
+        if i["date"] == str(target_day)
+    ]
+    with TestClient(service(platform, config)) as http:
+        deadline = time.monotonic() + 60
+        while http.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline, http.get("/ready").text
+            time.sleep(0.1)
+        online = http.post("/predict", json={"instances": by_key})
+        inline = http.post("/predict", json={"instances": instances})
+    assert online.status_code == 200 and inline.status_code == 200, (online.text, inline.text)
+    from_redis = {p["entity_id"]: p["prediction"] for p in online.json()["predictions"]}
+    assert {p["features_from"] for p in online.json()["predictions"]} == {"online"}
+    same_day_inline = {
+        p["entity_id"]: p["prediction"] for p in inline.json()["predictions"] if p["date"] == str(target_day)
+    }
+    assert from_redis == pytest.approx(same_day_inline, rel=1e-6), "Redis serves exactly the gold features"
+
+    prediction_log = PredictionLog(platform.serving.prediction_log_url)
+    assert prediction_log.engine.dialect.name == "postgresql"
+    assert prediction_log.count(config.name) == len(by_key) + len(instances)
+    assert ingest_actuals(prediction_log, lakehouse, config, last_gold).rows > 0
+    live = check_performance(platform, config, client, date(2024, 4, 26))
+    assert live.rows > 0 and live.value is not None and not live.breached, live.to_dict()
