@@ -13,8 +13,11 @@ from pathlib import Path
 from pipelines.config import REPO_ROOT as REPO
 
 
-def airflow_environment(conveyor_home: Path, airflow_home: Path) -> dict[str, str]:
-    """Environment for Airflow on the embedded default; migrates its database once."""
+def airflow_environment(
+    conveyor_home: Path, airflow_home: Path, database_url: str | None = None
+) -> dict[str, str]:
+    """Environment for Airflow; migrates its metadata database once. SQLite in
+    ``airflow_home`` by default, or the database at ``database_url`` (PostgreSQL)."""
     env = {
         **os.environ,
         "CONVEYOR_HOME": str(conveyor_home),
@@ -25,7 +28,9 @@ def airflow_environment(conveyor_home: Path, airflow_home: Path) -> dict[str, st
         "CONVEYOR_EXECUTION": "local",
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")]),
     }
-    if not (airflow_home / "airflow.db").exists():
+    if database_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database_url
+    if database_url or not (airflow_home / "airflow.db").exists():
         airflow = str(Path(sys.executable).parent / "airflow")
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
         subprocess.run([airflow, "pools", "set", "gpu", "1", "one GPU per training"], env=env,

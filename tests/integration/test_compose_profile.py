@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipelines.actuals import ingest_actuals
+from pipelines.airflow_local import airflow_environment, run_dag
 from pipelines.config import load_model_config, load_platform_config
 from pipelines.cycle import run_training_cycle
 from pipelines.features import feature_store
@@ -81,3 +82,18 @@ def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
     assert ingest_actuals(prediction_log, lakehouse, config, last_gold).rows > 0
     live = check_performance(platform, config, client, date(2024, 4, 26))
     assert live.rows > 0 and live.value is not None and not live.breached, live.to_dict()
+
+
+def test_the_train_dag_runs_with_airflows_metadata_in_postgres(compose_profile, new_database, tmp_path):
+    import sqlalchemy
+
+    airflow_db = new_database()
+    env = airflow_environment(compose_profile.home, tmp_path / "airflow", database_url=airflow_db)
+    outcome = run_dag(env, "freight_volume__train", AS_OF.isoformat(), {"reason": "manual"})
+    assert outcome["state"].endswith("success") and outcome["tasks"]["promote_model"] == "success", outcome
+
+    client = mlflow_client(compose_profile)
+    assert alias_version(client, "freight_volume", CHAMPION) == "1"
+    with sqlalchemy.create_engine(airflow_db).connect() as connection:
+        runs = connection.execute(sqlalchemy.text("SELECT dag_id, state FROM dag_run")).fetchall()
+    assert [tuple(r) for r in runs] == [("freight_volume__train", "success")]
