@@ -59,6 +59,9 @@ class ServingConfig(_Strict):
     flush_seconds: float = Field(gt=0, description="Longest a logged prediction waits in memory.")
     max_batch_rows: int = Field(gt=0, description="Most rows one request may score.")
     max_body_bytes: int = Field(gt=0, description="Bodies larger than this are refused unread.")
+    api_token: str | None = Field(
+        default=None, description="Bearer token /predict requires; none on the embedded default."
+    )
 
 
 class PlatformConfig(_Strict):
@@ -74,6 +77,15 @@ class PlatformConfig(_Strict):
     reports_uri: str = Field(description="Gate reports and other human-readable outputs.")
     feast: FeastConfig
     serving: ServingConfig
+
+    @model_validator(mode="after")
+    def _secured_beyond_a_laptop(self) -> PlatformConfig:
+        if self.environment != "local" and not self.serving.api_token:
+            raise ValueError(
+                f"serving.api_token is empty: the {self.environment} profile serves only with a"
+                " bearer token (set CONVEYOR_SERVING_TOKEN; `make secrets` generates one)"
+            )
+        return self
 
 
 # --- model ------------------------------------------------------------------------------

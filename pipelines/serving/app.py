@@ -8,11 +8,12 @@ from __future__ import annotations
 import gc
 import logging
 import math
+import secrets
 import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -132,6 +133,20 @@ def create_app(
             raise HTTPException(422, "; ".join(problems[:_SHOWN_PROBLEMS]) + more)
         return rows, sources
 
+    def authorize(request: Request) -> None:
+        if serving.api_token is None:
+            return
+        sent = request.headers.get("authorization", "")
+        scheme, _, token = sent.partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(
+            token.encode(), serving.api_token.encode()
+        ):
+            raise HTTPException(
+                401,
+                "predictions need a bearer token: send `Authorization: Bearer <CONVEYOR_SERVING_TOKEN>`",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
     async def predict(body: Any) -> Response:
         # Scoring a few rows takes well under a millisecond: done on the event loop, as a
         # thread hop would cost more than it saves.
@@ -164,7 +179,7 @@ def create_app(
 
     # The body's model is built from the config at run time, so FastAPI is told its type here.
     predict.__annotations__["body"] = PredictRequest
-    app.post("/predict", response_model=PredictResponse)(predict)
+    app.post("/predict", response_model=PredictResponse, dependencies=[Depends(authorize)])(predict)
     return Guard(app, metrics, serving.max_body_bytes)
 
 

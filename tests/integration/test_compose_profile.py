@@ -27,6 +27,8 @@ from pipelines.storage import Lakehouse
 
 REDIS = "127.0.0.1:6379"
 AS_OF = date(2024, 4, 30)
+TOKEN = "a-generated-serving-token"
+AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
@@ -38,6 +40,7 @@ def compose_profile(conveyor_home, prepared_lakehouse, new_database, monkeypatch
     monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", new_database())
     monkeypatch.setenv("CONVEYOR_FEAST_PROJECT", f"conveyor_test_{uuid.uuid4().hex[:12]}")
     monkeypatch.setenv("CONVEYOR_REDIS", REDIS)
+    monkeypatch.setenv("CONVEYOR_SERVING_TOKEN", TOKEN)
     platform = load_platform_config()
     yield platform
     feature_store(platform).teardown()  # the project's keys out of Redis
@@ -66,8 +69,13 @@ def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
         while http.get("/ready").status_code != 200:
             assert time.monotonic() < deadline, http.get("/ready").text
             time.sleep(0.1)
-        online = http.post("/predict", json={"instances": by_key})
-        inline = http.post("/predict", json={"instances": instances})
+        anonymous = http.post("/predict", json={"instances": by_key})
+        forged = http.post("/predict", json={"instances": by_key}, headers={"Authorization": "Bearer guess"})
+        assert anonymous.status_code == forged.status_code == 401, anonymous.text
+        assert "Authorization: Bearer" in anonymous.json()["detail"]
+        assert http.get("/health").status_code == http.get("/metrics").status_code == 200  # open to probes
+        online = http.post("/predict", json={"instances": by_key}, headers=AUTHORIZED)
+        inline = http.post("/predict", json={"instances": instances}, headers=AUTHORIZED)
     assert online.status_code == 200 and inline.status_code == 200, (online.text, inline.text)
     from_redis = {p["entity_id"]: p["prediction"] for p in online.json()["predictions"]}
     assert {p["features_from"] for p in online.json()["predictions"]} == {"online"}
