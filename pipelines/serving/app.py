@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from pipelines.errors import ConfigError
 from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
 from pipelines.serving.schema import Prediction, PredictResponse, request_model
@@ -195,6 +196,11 @@ def service(platform: PlatformConfig, config: ModelConfig, *, online: bool = Tru
     from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
 
+    if platform.environment != "local" and not platform.serving.api_token:
+        raise ConfigError(
+            f"serving.api_token is empty: the {platform.environment} profile serves only with a"
+            " bearer token (set CONVEYOR_SERVING_TOKEN; `make secrets` generates one)"
+        )
     # A request is a few rows: intra-op threads would only contend with the server's own.
     torch.set_num_threads(1)
     follower = ChampionFollower(mlflow_client(platform), config.name, platform.serving.poll_seconds)

@@ -96,6 +96,18 @@ def run_step(task: Any, arguments: list[str], run_id: str) -> Any:
     raise AirflowException(f"{message} (exit {code})")
 
 
+# What a task container needs to reach the stack (config/platform/compose.yaml's variables).
+FORWARDED = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "CONVEYOR_FEAST_REGISTRY_URL",
+    "CONVEYOR_FEAST_PROJECT",
+    "CONVEYOR_REDIS",
+    "CONVEYOR_PREDICTION_LOG_URL",
+)
+
+
 def conveyor_task(task_id: str, arguments: list[str], *, gpu: bool = False, **kwargs: Any) -> BaseOperator:
     """The task that runs ``conveyor <arguments>`` in the configured execution mode."""
     mode = execution_mode()
@@ -104,7 +116,7 @@ def conveyor_task(task_id: str, arguments: list[str], *, gpu: bool = False, **kw
     if mode == "local":
         return ConveyorStepOperator(task_id=task_id, arguments=arguments, **kwargs)
     image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
-    environment = {
+    environment: dict[str, str] = {
         "CONVEYOR_ENV": os.environ.get("CONVEYOR_ENV", "compose"),
         "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
     }
@@ -125,6 +137,9 @@ def _docker_task(
         command=arguments,  # the image's entrypoint is `conveyor`
         docker_url=os.environ.get("CONVEYOR_DOCKER_URL", "tcp://docker-socket-proxy:2375"),
         environment=environment,
+        # Addresses and credentials of the stack, from the worker's environment: private, so
+        # neither rendered in the UI nor stored with the DAG.
+        private_environment={name: os.environ[name] for name in FORWARDED if name in os.environ},
         mounts=[Mount(target=STATE_DIR, source=os.environ.get("CONVEYOR_STATE_VOLUME", "conveyor-state"))],
         device_requests=[DeviceRequest(count=1, capabilities=[["gpu"]])] if gpu else None,
         network_mode=os.environ.get("CONVEYOR_DOCKER_NETWORK", "conveyor"),
@@ -141,6 +156,7 @@ def _pod_task(
     from kubernetes.client import models as k8s
 
     claim = os.environ.get("CONVEYOR_STATE_CLAIM", "conveyor-state")
+    secret = os.environ.get("CONVEYOR_TASK_SECRET", "conveyor-env")
     return KubernetesPodOperator(
         task_id=task_id,
         name=task_id.replace("_", "-"),
@@ -149,6 +165,8 @@ def _pod_task(
         cmds=["conveyor"],
         arguments=arguments,
         env_vars={**environment, "CONVEYOR_RESULT_FILE": RESULT_FILE},
+        # Addresses and credentials from a Kubernetes Secret, never from the DAG.
+        env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=secret))],
         container_resources=k8s.V1ResourceRequirements(limits={"nvidia.com/gpu": "1"}) if gpu else None,
         volumes=[
             k8s.V1Volume(

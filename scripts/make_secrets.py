@@ -1,0 +1,64 @@
+"""`make secrets`: write `.env` with every secret the compose stack needs, freshly generated.
+
+Nothing in the repository holds a password or key; docker-compose.yml refuses to start
+while any of these is missing. An existing `.env` is kept (rotating secrets of a running
+stack needs more than a new file); pass --force to replace it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+PASSWORDS = (
+    "POSTGRES_PASSWORD",  # PostgreSQL's superuser: only the init job uses it
+    "AIRFLOW_DB_PASSWORD",
+    "MLFLOW_DB_PASSWORD",
+    "FEAST_DB_PASSWORD",
+    "SERVING_DB_PASSWORD",
+    "REDIS_PASSWORD",
+    "AIRFLOW_ADMIN_PASSWORD",  # the Airflow UI's `admin`
+    "AIRFLOW_API_SECRET_KEY",  # signs the API's tokens
+    "MLFLOW_ADMIN_PASSWORD",  # the MLflow server's `admin`; also what tasks log in with
+    "MLFLOW_FLASK_SERVER_SECRET_KEY",
+    "CONVEYOR_SERVING_TOKEN",  # bearer token for POST /predict
+)
+SECRETS = ("AIRFLOW_FERNET_KEY", *PASSWORDS)
+
+
+def generate() -> dict[str, str]:
+    values = {name: secrets.token_urlsafe(32) for name in PASSWORDS}
+    values["AIRFLOW_FERNET_KEY"] = Fernet.generate_key().decode()
+    return values
+
+
+def write_env(path: Path, values: dict[str, str]) -> None:
+    lines = [
+        f"# Written by `make secrets` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Never commit this file.",
+        *(f"{name}={values[name]}" for name in SECRETS),
+    ]
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env-file", type=Path, default=Path(".env"))
+    parser.add_argument("--force", action="store_true", help="replace an existing file")
+    args = parser.parse_args(argv)
+    if args.env_file.exists() and not args.force:
+        print(f"{args.env_file} exists; keeping it (make secrets FORCE=1 replaces it)")
+        return 0
+    write_env(args.env_file, generate())
+    print(f"wrote {len(SECRETS)} secrets to {args.env_file} (mode 600)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
