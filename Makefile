@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck bench ui lock clean
+.PHONY: install demo test lint typecheck bench ui lock clean secrets up down
 
 install: $(STAMP)
 
@@ -44,6 +44,18 @@ bench: install
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/drift.py
+
+# The production stack (docker compose): secrets first, generated into .env (never committed).
+secrets: install
+	$(BIN)/python scripts/make_secrets.py $(if $(FORCE),--force)
+
+up: secrets
+	docker compose build
+	docker compose up -d
+	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving http://127.0.0.1:8081"
+
+down:
+	docker compose down
 
 # Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
 lock:

@@ -1,49 +1,130 @@
-"""Static checks of the container set-up: no Docker engine runs here, so the files are
-checked for what they name, and the commands they run are run by the rest of the suite."""
+"""Static checks of the container set-up: no Docker engine (and no compose binary) runs
+here, so the files are checked for what they name, the Dockerfiles are linted, and the
+commands the containers run are commands the rest of the suite runs for real
+(`conveyor ...` throughout, docker/mlflow-server.sh in test_mlflow_server.py,
+docker/airflow-init.sh and docker/postgres-init.sh in test_stack_scripts.py)."""
 
 from __future__ import annotations
 
+import argparse
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.main import get_command
 
 from pipelines.cli import app
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+from make_secrets import SECRETS  # noqa: E402
+
+COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+ENTRYPOINT_SCRIPTS = {"mlflow-server": "docker/mlflow-server.sh", "airflow-init": "docker/airflow-init.sh"}
 
 
-def compose() -> dict:
-    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+def airflow_commands() -> set[str]:
+    from airflow.cli.cli_parser import get_parser
+
+    actions = get_parser()._actions
+    return set(next(a for a in actions if isinstance(a, argparse._SubParsersAction)).choices)
 
 
-def test_every_service_builds_from_a_dockerfile_that_exists():
-    for name, service in compose()["services"].items():
-        dockerfile = REPO / service["build"]["context"] / service["build"]["dockerfile"]
-        assert dockerfile.is_file(), f"service {name}: {dockerfile} does not exist"
+def test_every_image_we_build_has_its_dockerfile_and_stage_and_every_other_is_pinned():
+    for name, service in SERVICES.items():
+        if "build" in service:
+            dockerfile = (REPO / service["build"]["context"] / service["build"]["dockerfile"]).read_text()
+            target = service["build"].get("target")
+            assert target is None or re.search(rf"^FROM .+ AS {target}$", dockerfile, re.M), name
+            assert service["image"].startswith("conveyor/"), f"{name}: our images are conveyor/*"
+        else:
+            assert re.fullmatch(r"[\w./-]+:\d+\.\d+(\.\d+)?[\w.-]*", service["image"]), (
+                f"{name}: pin the image"
+            )
 
 
-def test_every_named_volume_is_declared():
-    declared = set(compose().get("volumes") or {})
-    for name, service in compose()["services"].items():
+def test_every_named_volume_and_network_is_declared():
+    for name, service in SERVICES.items():
         for mount in service.get("volumes", []):
             source = mount.split(":", 1)[0]
             if not source.startswith((".", "/")):
-                assert source in declared, f"service {name} mounts undeclared volume {source}"
+                assert source in COMPOSE["volumes"], f"service {name} mounts undeclared volume {source}"
+            elif source.startswith("."):
+                assert (REPO / source).exists(), f"service {name} mounts {source}, not in the repository"
+        for network in service.get("networks", []):
+            assert network in COMPOSE["networks"], f"service {name} joins undeclared network {network}"
 
 
-def test_every_service_command_is_a_conveyor_command():
-    commands = set(get_command(app).commands)  # type: ignore[attr-defined]
-    for name, service in compose()["services"].items():
-        assert service["command"][0] in commands, f"service {name} runs an unknown command"
+def test_every_command_a_container_runs_exists():
+    conveyor = set(get_command(app).commands)  # type: ignore[attr-defined]
+    airflow = airflow_commands()
+    for name, service in SERVICES.items():
+        entrypoint, command = service.get("entrypoint"), service.get("command") or []
+        if entrypoint:
+            assert (REPO / ENTRYPOINT_SCRIPTS[entrypoint[0]]).is_file(), name
+        elif service.get("image", "").startswith("conveyor/airflow"):
+            assert command[0] in airflow, f"{name}: `airflow {command[0]}` does not exist"
+        elif service.get("image", "").startswith("conveyor/"):
+            assert command[0] in conveyor, f"{name}: `conveyor {command[0]}` does not exist"
+    dockerfiles = "\n".join(p.read_text() for p in (REPO / "docker").glob("*.Dockerfile"))
+    for installed, script in ENTRYPOINT_SCRIPTS.items():
+        pattern = rf"^COPY (--chown=\S+ )?{script} /usr/local/bin/{installed}$"
+        assert re.search(pattern, dockerfiles, re.M), f"no image installs {script}"
 
 
-def test_task_image_installs_from_the_lock_file_and_runs_unprivileged():
-    dockerfile = (REPO / "docker" / "task.Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11\.\d+-slim-\w+$", dockerfile, re.M), "pin the base image"
-    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
-    assert re.search(r"^USER conveyor$", dockerfile, re.M)
-    for copied in re.findall(r"^COPY (.+) \./", dockerfile, re.M):
+def test_every_health_dependency_waits_on_a_health_check():
+    dockerfiles = {p.name: p.read_text() for p in (REPO / "docker").glob("*.Dockerfile")}
+    for name, service in SERVICES.items():
+        for dependency, rule in (service.get("depends_on") or {}).items():
+            if rule["condition"] == "service_healthy":
+                target = SERVICES[dependency]
+                own = "healthcheck" in target
+                built = (
+                    "build" in target
+                    and "HEALTHCHECK" in dockerfiles[Path(target["build"]["dockerfile"]).name]
+                )
+                assert own or built, f"{name} waits for {dependency} to be healthy; it has no health check"
+
+
+def test_compose_refuses_to_start_without_each_secret_and_needs_nothing_else():
+    """Every variable compose reads is a secret `make secrets` writes, and each is read as
+    `${NAME:?message}`, which makes compose refuse to start while it is unset or empty."""
+    references = re.findall(r"\$\{([A-Z0-9_]+)([^}]*)\}", COMPOSE_TEXT)
+    assert references
+    for name, rest in references:
+        assert name in SECRETS, f"compose reads {name}, which `make secrets` does not write"
+        assert rest.startswith(":?") and "make secrets" in rest, f"${{{name}}} must fail loudly when unset"
+    assert {name for name, _ in references} == set(SECRETS), "every generated secret is used"
+    assert not re.search(r"(?i)(password|secret|token)\w*:\s*[\"']?[\w-]{6,}[\"']?\s*$", COMPOSE_TEXT, re.M)
+
+
+def test_only_the_socket_proxy_sees_the_docker_socket_and_only_read_only():
+    for name, service in SERVICES.items():
+        sockets = [m for m in service.get("volumes", []) if "docker.sock" in m]
+        if name == "docker-socket-proxy":
+            assert sockets == ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+            assert service["environment"]["EXEC"] == 0 and service["environment"]["BUILD"] == 0
+        else:
+            assert sockets == [], f"{name} must reach Docker through the proxy"
+
+
+@pytest.mark.parametrize("dockerfile", sorted((REPO / "docker").glob("*.Dockerfile")), ids=lambda p: p.name)
+def test_dockerfiles_pass_the_linter_install_from_the_lock_and_run_unprivileged(dockerfile):
+    hadolint = Path(sys.executable).parent / "hadolint"
+    linted = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout
+    text = dockerfile.read_text()
+    assert re.search(r"^FROM python:3\.11\.\d+-slim-\w+", text, re.M), "pin the base image"
+    assert "requirements.lock" in text
+    assert re.search(r"^USER \d+$", text, re.M), "run as a numeric non-root user"
+    for copied in re.findall(r"^COPY (?:--chown=\S+ )?(.+) \S+$", text, re.M):
         for path in copied.split():
             assert (REPO / path).exists(), f"COPY {path}: not in the repository"
+    assert not re.search(r"(?i)^(ENV|ARG) \w*(PASSWORD|SECRET|TOKEN|KEY)\w*=", text, re.M), (
+        "no baked-in secrets"
+    )

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# The Airflow image: api-server, scheduler, dag-processor and triggerer of the compose
+# stack, with our DAGs and plugins. Tasks do not run here (they run in the task image,
+# through the Docker socket proxy), so neither torch nor the ML stack is installed: only
+# Airflow, its providers, and what the DAG files import to read the model configs, all
+# at the versions requirements.lock pins.
+FROM python:3.11.7-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    AIRFLOW_HOME=/opt/airflow \
+    AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
+    AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
+    AIRFLOW__CORE__LOAD_EXAMPLES=False \
+    CONVEYOR_CONFIG_DIR=/opt/airflow/configs \
+    PYTHONPATH=/opt/airflow/plugins
+
+RUN useradd --create-home --uid 50000 airflow \
+    && mkdir -p /opt/airflow/auth \
+    && chown -R airflow /opt/airflow
+
+WORKDIR /opt/airflow
+COPY requirements.lock ./
+# The lock file is the constraint: every package comes at its pinned version.
+RUN pip install --no-cache-dir --constraint requirements.lock \
+        apache-airflow apache-airflow-providers-docker apache-airflow-providers-cncf-kubernetes \
+        apache-airflow-providers-standard apache-airflow-providers-postgres asyncpg psycopg2-binary \
+        pydantic pyyaml croniter
+
+COPY pyproject.toml README.md ./
+COPY pipelines ./pipelines
+RUN pip install --no-cache-dir --no-deps --no-build-isolation .
+COPY --chown=airflow dags ./dags
+COPY --chown=airflow plugins ./plugins
+COPY --chown=airflow configs ./configs
+COPY --chown=airflow docker/airflow-init.sh /usr/local/bin/airflow-init
+
+USER 50000
+ENTRYPOINT ["airflow"]
+CMD ["version"]

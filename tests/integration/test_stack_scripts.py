@@ -1,0 +1,103 @@
+"""The scripts the compose stack runs, run here for real: `make secrets`, PostgreSQL's
+init script (against the machine's PostgreSQL) and Airflow's init job (migrating a
+database of its own there)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import sqlalchemy
+from cryptography.fernet import Fernet
+
+from tests.conftest import POSTGRES_SERVER
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("airflow", "mlflow", "feast", "serving")
+
+
+def test_make_secrets_writes_every_secret_once_privately(tmp_path):
+    sys.path.insert(0, str(REPO / "scripts"))
+    from make_secrets import SECRETS
+
+    env_file = tmp_path / ".env"
+    run = [sys.executable, str(REPO / "scripts" / "make_secrets.py"), "--env-file", str(env_file)]
+    subprocess.run(run, check=True, capture_output=True)
+    values = dict(
+        line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#")
+    )
+    assert set(values) == set(SECRETS) and len(set(values.values())) == len(SECRETS)
+    assert all(len(v) >= 32 for v in values.values())
+    Fernet(values["AIRFLOW_FERNET_KEY"].encode())  # a valid key
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+    written = env_file.read_text()
+    kept = subprocess.run(run, check=True, capture_output=True, text=True)
+    assert "keeping it" in kept.stdout and env_file.read_text() == written
+    subprocess.run([*run, "--force"], check=True, capture_output=True)
+    assert dict(line.split("=", 1) for line in env_file.read_text().splitlines()[1:]) != values
+
+
+def test_postgres_init_gives_each_service_its_own_owner_and_database():
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    env = {**os.environ, "CONVEYOR_DB_PREFIX": prefix, "PGHOST": "127.0.0.1", "PGPORT": "5432"}
+    env |= {f"{s.upper()}_DB_PASSWORD": f"pw-{s}" for s in SERVICES}
+    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        done = subprocess.run(
+            ["sh", str(REPO / "docker" / "postgres-init.sh")], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        with server.connect() as connection:
+            owners = dict(connection.execute(sqlalchemy.text(
+                "SELECT d.datname, r.rolname FROM pg_database d JOIN pg_roles r ON d.datdba = r.oid"
+                " WHERE d.datname LIKE :prefix"), {"prefix": f"{prefix}%"}).fetchall())  # fmt: skip
+        assert owners == {f"{prefix}{s}": f"{prefix}{s}" for s in SERVICES} | {
+            f"{prefix}mlflow_auth": f"{prefix}mlflow"
+        }
+        del env["FEAST_DB_PASSWORD"]
+        refused = subprocess.run(
+            ["sh", str(REPO / "docker" / "postgres-init.sh")], env=env, capture_output=True, text=True
+        )
+        assert refused.returncode != 0
+    finally:
+        with server.connect() as connection:
+            for database in (*SERVICES, "mlflow_auth"):
+                connection.execute(
+                    sqlalchemy.text(f'DROP DATABASE IF EXISTS "{prefix}{database}" WITH (FORCE)')
+                )
+            for role in SERVICES:
+                connection.execute(sqlalchemy.text(f'DROP ROLE IF EXISTS "{prefix}{role}"'))
+        server.dispose()
+
+
+def test_airflow_init_migrates_makes_the_gpu_pool_and_writes_the_admin_login(new_database, tmp_path):
+    passwords = tmp_path / "auth" / "passwords.json"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": new_database(),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+    }
+    missing = subprocess.run(
+        ["sh", str(REPO / "docker" / "airflow-init.sh")], env=env, capture_output=True, text=True
+    )
+    assert missing.returncode != 0 and "AIRFLOW_ADMIN_PASSWORD is not set" in missing.stderr
+    env["AIRFLOW_ADMIN_PASSWORD"] = "a-generated-password"
+    done = subprocess.run(
+        ["sh", str(REPO / "docker" / "airflow-init.sh")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(passwords.read_text()) == {"admin": "a-generated-password"}
+    assert stat.S_IMODE(passwords.stat().st_mode) == 0o600
+    pools = subprocess.run(
+        ["airflow", "pools", "get", "gpu", "-o", "json"], env=env, capture_output=True, text=True
+    )
+    assert int(json.loads(pools.stdout)[0]["slots"]) == 1
