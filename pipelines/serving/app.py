@@ -104,7 +104,16 @@ def create_app(
         if wanted:
             if online is None:
                 raise HTTPException(422, "this service takes inline features only; send `features`")
-            stored = await run_in_threadpool(online.read, wanted)  # blocking I/O off the loop
+            try:
+                stored = await run_in_threadpool(online.read, wanted)  # blocking I/O off the loop
+            except Exception as error:  # the store is down or restarting: say so, keep serving
+                log.warning("online store unreachable: %s", error)
+                raise HTTPException(
+                    503,
+                    f"the online feature store is unreachable ({type(error).__name__}); retry"
+                    " shortly, or send the features inline",
+                    headers={"Retry-After": "5"},
+                ) from error
         rows, sources, problems = [], [], []
         for position, (entity, instance) in enumerate(zip(entity_ids, instances, strict=True)):
             requested = getattr(instance, day)

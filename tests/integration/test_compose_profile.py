@@ -1,11 +1,13 @@
-"""The production profile on the machine's real PostgreSQL and Redis: MLflow's backend,
-Feast's SQL registry and the prediction log each in a database of their own, Feast's
-online store in Redis under a project of its own, so runs never collide. A champion is
-trained, served from Redis features, and measured live."""
+"""The production profile on the machine's real PostgreSQL and a real Redis: MLflow's
+backend, Feast's SQL registry and the prediction log each in a database of their own,
+Feast's online store in a Redis server of the test's own (so it can be restarted), under
+a project of its own. A champion is trained, served from Redis features through a Redis
+restart, and measured live."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 import uuid
 from datetime import date, timedelta
@@ -24,37 +26,91 @@ from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
 from pipelines.storage import Lakehouse
+from tests.support import free_port
 
-REDIS = "127.0.0.1:6379"
 AS_OF = date(2024, 4, 30)
+MACHINE_REDIS = "127.0.0.1:6379"
 TOKEN = "a-generated-serving-token"
 AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
 
 
+class PrivateRedis:
+    """A Redis server of this test's own, so it can be stopped and started again; its
+    append-only file keeps the data across restarts, as the stack's Redis does."""
+
+    def __init__(self, folder) -> None:
+        self.port, self.folder, self.process = free_port(), folder, None
+        folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        import redis
+
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+                   "--appendonly", "yes", "--appendfsync", "always", "--save", ""]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                redis.Redis(port=self.port).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
 @pytest.fixture
-def compose_profile(conveyor_home, prepared_lakehouse, new_database, monkeypatch):
+def private_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed on this machine")
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stack_env(conveyor_home, prepared_lakehouse, new_database, monkeypatch):
+    """The compose profile's variables, each address a fresh database; Redis left to the test."""
     shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
     monkeypatch.setenv("CONVEYOR_ENV", "compose")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", new_database())
     monkeypatch.setenv("CONVEYOR_FEAST_REGISTRY_URL", new_database())
     monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", new_database())
     monkeypatch.setenv("CONVEYOR_FEAST_PROJECT", f"conveyor_test_{uuid.uuid4().hex[:12]}")
-    monkeypatch.setenv("CONVEYOR_REDIS", REDIS)
     monkeypatch.setenv("CONVEYOR_SERVING_TOKEN", TOKEN)
+
+
+@pytest.fixture
+def compose_profile(stack_env, monkeypatch):
+    """On the machine's Redis; the test's own Feast project keeps its keys apart."""
+    monkeypatch.setenv("CONVEYOR_REDIS", MACHINE_REDIS)
     platform = load_platform_config()
     yield platform
     feature_store(platform).teardown()  # the project's keys out of Redis
 
 
-def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
+def test_train_serve_from_redis_through_a_restart_and_measure_live_on_postgres(
+    stack_env, private_redis, monkeypatch
+):
     import redis
 
-    platform, config = compose_profile, load_model_config("freight_volume")
+    monkeypatch.setenv("CONVEYOR_REDIS", private_redis.address)
+    platform, config = load_platform_config(), load_model_config("freight_volume")
     assert platform.mlflow_tracking_uri.startswith("postgresql")
     lakehouse, client = Lakehouse(platform.lakehouse_uri), mlflow_client(platform)
     cycle = run_training_cycle(platform, config, lakehouse, client, as_of=AS_OF, trigger_reason="manual")
     assert cycle.promotion is not None and alias_version(client, config.name, CHAMPION) == cycle.version
-    assert redis.Redis.from_url(f"redis://{REDIS}").dbsize() > 0
+    assert redis.Redis.from_url(f"redis://{private_redis.address}").dbsize() > 0
 
     last_gold = lakehouse.logical_dates("gold", config.source.name)[-1]
     target_day = last_gold + timedelta(days=config.features.horizon_days)
@@ -76,6 +132,17 @@ def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
         assert http.get("/health").status_code == http.get("/metrics").status_code == 200  # open to probes
         online = http.post("/predict", json={"instances": by_key}, headers=AUTHORIZED)
         inline = http.post("/predict", json={"instances": instances}, headers=AUTHORIZED)
+
+        # Redis goes away: requests by key get a clear 503, inline ones are still answered;
+        # Redis comes back with its data, and so do the features.
+        private_redis.stop()
+        down = http.post("/predict", json={"instances": by_key}, headers=AUTHORIZED)
+        assert down.status_code == 503 and "online feature store is unreachable" in down.json()["detail"]
+        assert down.headers["retry-after"] == "5"
+        assert http.post("/predict", json={"instances": instances[:3]}, headers=AUTHORIZED).status_code == 200
+        private_redis.start()
+        back = http.post("/predict", json={"instances": by_key}, headers=AUTHORIZED)
+        assert back.status_code == 200 and back.json()["predictions"] == online.json()["predictions"]
     assert online.status_code == 200 and inline.status_code == 200, (online.text, inline.text)
     from_redis = {p["entity_id"]: p["prediction"] for p in online.json()["predictions"]}
     assert {p["features_from"] for p in online.json()["predictions"]} == {"online"}
@@ -86,7 +153,7 @@ def test_train_serve_from_redis_and_measure_live_on_postgres(compose_profile):
 
     prediction_log = PredictionLog(platform.serving.prediction_log_url)
     assert prediction_log.engine.dialect.name == "postgresql"
-    assert prediction_log.count(config.name) == len(by_key) + len(instances)
+    assert prediction_log.count(config.name) == 2 * len(by_key) + len(instances) + 3
     assert ingest_actuals(prediction_log, lakehouse, config, last_gold).rows > 0
     live = check_performance(platform, config, client, date(2024, 4, 26))
     assert live.rows > 0 and live.value is not None and not live.breached, live.to_dict()
