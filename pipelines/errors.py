@@ -31,3 +31,9 @@ class BatchRejectedError(ConveyorError):
     """A batch failed validation and was quarantined; nothing downstream was written."""
 
     exit_code = 5
+
+
+class RegistryUnavailableError(ConveyorError):
+    """The model registry could not be reached; nothing was changed. Worth retrying."""
+
+    exit_code = 8

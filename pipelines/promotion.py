@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import fsspec
 
 from pipelines.datasets import feature_columns, read_dataset
-from pipelines.errors import ConfigError, ConveyorError
+from pipelines.errors import ConfigError, ConveyorError, RegistryUnavailableError
 from pipelines.gates import GateDecision, decide
 from pipelines.lineage import TAG, from_tags
 from pipelines.registry import CHAMPION, AliasMove, alias_version, promote, register_version
@@ -79,11 +79,23 @@ def gate(platform: PlatformConfig, config: ModelConfig, client: MlflowClient, ru
 
 def register(config: ModelConfig, client: MlflowClient, run_id: str) -> str:
     """Register the run's model as a new version (alias ``challenger``) with its lineage."""
-    run = client.get_run(run_id)
-    tags = {k: v for k, v in run.data.tags.items() if k.startswith(TAG)}
-    if f"{TAG}gate.promote" not in tags:
-        raise ConveyorError(f"run {run_id} has not been through its gates; run `conveyor gate` first")
-    return register_version(client, config.name, tags[f"{TAG}model_uri"], run_id, tags)
+    from mlflow.exceptions import MlflowException, RestException
+
+    try:
+        run = client.get_run(run_id)
+        tags = {k: v for k, v in run.data.tags.items() if k.startswith(TAG)}
+        if f"{TAG}gate.promote" not in tags:
+            raise ConveyorError(f"run {run_id} has not been through its gates; run `conveyor gate` first")
+        return register_version(client, config.name, tags[f"{TAG}model_uri"], run_id, tags)
+    except RestException:
+        raise  # the registry answered, with an error of its own: not an outage
+    except (MlflowException, OSError) as error:  # refused, timed out, or failing after retries
+        reason = str(error).splitlines()[0][:300]
+        raise RegistryUnavailableError(
+            f"the model registry at {client.tracking_uri} failed: {reason}. Run {run_id} is not"
+            " registered as challenger and the champion is unchanged; registering again is safe"
+            " (it finds the run's version if one was created)."
+        ) from error
 
 
 def promote_version(

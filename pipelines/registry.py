@@ -61,6 +61,8 @@ def register_version(
     """Register the run's model as a new version with its lineage, and make it ``challenger``.
 
     The version is created with every tag at once, so no version exists without lineage.
+    Idempotent: a retry after a failure (the registry went away after the version was
+    created, before the alias moved) finds the run's version instead of adding another.
     """
     from mlflow.exceptions import MlflowException
 
@@ -68,10 +70,18 @@ def register_version(
         client.get_registered_model(model)
     except MlflowException:
         client.create_registered_model(model, description=f"Conveyor model {model}")
-    version = client.create_model_version(model, source=model_uri, run_id=run_id, tags=tags)
-    client.set_registered_model_alias(model, CHALLENGER, version.version)
-    log.info("registered %s version %s as %s", model, version.version, CHALLENGER)
-    return str(version.version)
+    existing = client.search_model_versions(f"name='{model}' and run_id='{run_id}'")
+    if existing:
+        version = str(min(int(v.version) for v in existing))
+        log.info("run %s is already %s version %s", run_id, model, version)
+    else:
+        # MLflow 3 logs models as `models:/<model id>`; a tracking server wants the id too.
+        model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
+        created = client.create_model_version(model, model_uri, run_id=run_id, tags=tags, model_id=model_id)
+        version = str(created.version)
+    client.set_registered_model_alias(model, CHALLENGER, version)
+    log.info("registered %s version %s as %s", model, version, CHALLENGER)
+    return version
 
 
 @contextmanager

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
@@ -26,3 +30,41 @@ def wait_for(url: str, timeout: float, log: Callable[[], str]) -> None:
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s; server log:\n{log()[-3000:]}")
+
+
+class MlflowServer:
+    """The MLflow server as the compose stack starts it (docker/mlflow-server.sh), on
+    databases of its own; stoppable and startable again (its state is in PostgreSQL)."""
+
+    SCRIPT = Path(__file__).resolve().parents[1] / "docker" / "mlflow-server.sh"
+    PASSWORD = "a-generated-admin-password"
+
+    def __init__(self, backend_url: str, auth_url: str, folder: Path) -> None:
+        self.port, self.folder = free_port(), folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = folder / "mlflow.log"
+        self.env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "MLFLOW_BACKEND_STORE_URI": backend_url,
+            "MLFLOW_AUTH_DATABASE_URI": auth_url,
+            "MLFLOW_AUTH_ADMIN_PASSWORD": self.PASSWORD,
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": "a-generated-flask-secret",
+            "MLFLOW_ARTIFACTS_DESTINATION": str(folder / "artifacts"),
+            "MLFLOW_HOST": "127.0.0.1",
+            "MLFLOW_PORT": str(self.port),
+            "MLFLOW_ALLOWED_HOSTS": f"127.0.0.1:{self.port}",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(["sh", str(self.SCRIPT)], env=self.env, stdout=log, stderr=log)
+        wait_for(f"{self.url}/health", 180, self.log.read_text)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None

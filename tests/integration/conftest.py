@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from pipelines.registry import mlflow_client
 from pipelines.storage import Lakehouse
 
 TRAINED_AS_OF = date(2024, 4, 30)
+TOKEN = "a-generated-serving-token"
+MACHINE_REDIS = "127.0.0.1:6379"
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +69,17 @@ def serve_traffic(first: date, last: date, batch_size: int = 50) -> int:
             time.sleep(0.1)
         send(http, instances, batch_size)
     return len(instances)
+
+
+@pytest.fixture
+def stack_env(
+    conveyor_home: Path, prepared_lakehouse: Path, new_database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The compose profile's variables, each address a fresh database; Redis left to the test."""
+    shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
+    monkeypatch.setenv("CONVEYOR_ENV", "compose")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_database())
+    monkeypatch.setenv("CONVEYOR_FEAST_REGISTRY_URL", new_database())
+    monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", new_database())
+    monkeypatch.setenv("CONVEYOR_FEAST_PROJECT", f"conveyor_test_{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("CONVEYOR_SERVING_TOKEN", TOKEN)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-import uuid
 from datetime import date, timedelta
 
 import pytest
@@ -26,11 +25,10 @@ from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
 from pipelines.storage import Lakehouse
+from tests.integration.conftest import MACHINE_REDIS, TOKEN
 from tests.support import free_port
 
 AS_OF = date(2024, 4, 30)
-MACHINE_REDIS = "127.0.0.1:6379"
-TOKEN = "a-generated-serving-token"
 AUTHORIZED = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -76,18 +74,6 @@ def private_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def stack_env(conveyor_home, prepared_lakehouse, new_database, monkeypatch):
-    """The compose profile's variables, each address a fresh database; Redis left to the test."""
-    shutil.copytree(prepared_lakehouse, conveyor_home / "lakehouse")
-    monkeypatch.setenv("CONVEYOR_ENV", "compose")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", new_database())
-    monkeypatch.setenv("CONVEYOR_FEAST_REGISTRY_URL", new_database())
-    monkeypatch.setenv("CONVEYOR_PREDICTION_LOG_URL", new_database())
-    monkeypatch.setenv("CONVEYOR_FEAST_PROJECT", f"conveyor_test_{uuid.uuid4().hex[:12]}")
-    monkeypatch.setenv("CONVEYOR_SERVING_TOKEN", TOKEN)
 
 
 @pytest.fixture

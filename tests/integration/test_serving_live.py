@@ -16,7 +16,7 @@ import httpx
 from pipelines.actuals import ingest_actuals
 from pipelines.config import load_model_config, load_platform_config
 from pipelines.monitor import check_performance
-from pipelines.registry import CHAMPION, alias_version, mlflow_client, promote, register_version, rollback
+from pipelines.registry import CHAMPION, alias_version, mlflow_client, promote, rollback
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
 from pipelines.storage import Lakehouse
@@ -87,8 +87,13 @@ def test_promotion_and_rollback_under_traffic_fail_no_request_and_sigterm_loses_
         traffic.start()
         traffic.wait_for_version("1")
 
-        # A second version of the same run, promoted while traffic flows, then rolled back.
-        second = register_version(client, "freight_volume", first.source, first.run_id, dict(first.tags))
+        # A second version (the same weights, registered again), promoted while traffic
+        # flows, then rolled back.
+        second = str(
+            client.create_model_version(
+                "freight_volume", first.source, first.run_id, dict(first.tags)
+            ).version
+        )
         promote(client, platform, "freight_volume", second, expected_champion="1")
         traffic.wait_for_version(second)
         rollback(client, platform, "freight_volume", "1")
