@@ -4,7 +4,7 @@ Every command takes ``--model <name>`` (a file in ``configs/models/``) and, wher
 on a partition, ``--logical-date YYYY-MM-DD``. Errors print what went wrong and how to fix
 it, and exit non-zero: 2 config, 3 conflict with published data, 4 missing input,
 5 batch rejected by validation, 6 the champion moved since evaluation, 7 a version
-blocked by its gates.
+blocked by its gates, 8 the model registry unreachable (retryable).
 """
 
 from __future__ import annotations
