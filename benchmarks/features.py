@@ -7,7 +7,7 @@ keys, in one run on this machine; and Feast's published figures, quoted with the
 
 Builds the demo's data in a temporary CONVEYOR_HOME on the production profile
 (``CONVEYOR_ENV=compose``): ``--days`` days from 2024-01-01 for ``--routes`` routes through
-bronze, silver and gold (about 15 s), a file registry in the temporary folder, and Redis at
+bronze, silver and gold (about 20 s), a file registry in the temporary folder, and Redis at
 ``CONVEYOR_REDIS`` (default 127.0.0.1:6379) as the online store under a project of its own
 (``bench_<random hex>``), so that nothing else on that Redis is touched. It applies the
 ``freight_volume_v1`` feature service (one feature view, 11 features) and materializes the
