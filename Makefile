@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/drift.py
+	$(BIN)/python benchmarks/features.py
 
 # The production stack (docker compose): secrets first, generated into .env (never committed).
 secrets: install
