@@ -1,6 +1,6 @@
 """The scripts the compose stack runs, run here for real: `make secrets`, PostgreSQL's
-init script (against the machine's PostgreSQL) and Airflow's init job (migrating a
-database of its own there)."""
+init script (against the machine's PostgreSQL), Airflow's init job (migrating a database
+of its own there) and then the DAG processor, scheduler and triggerer on it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -76,7 +77,7 @@ def test_postgres_init_gives_each_service_its_own_owner_and_database():
         server.dispose()
 
 
-def test_airflow_init_migrates_makes_the_gpu_pool_and_writes_the_admin_login(new_database, tmp_path):
+def test_airflow_init_prepares_the_database_and_the_airflow_services_run_on_it(new_database, tmp_path):
     passwords = tmp_path / "auth" / "passwords.json"
     env = {
         **os.environ,
@@ -101,3 +102,49 @@ def test_airflow_init_migrates_makes_the_gpu_pool_and_writes_the_admin_login(new
         ["airflow", "pools", "get", "gpu", "-o", "json"], env=env, capture_output=True, text=True
     )
     assert int(json.loads(pools.stdout)[0]["slots"]) == 1
+
+    # The long-running services the stack starts next, on that database, for real: each
+    # heartbeats, and the DAG processor serializes our DAGs into PostgreSQL.
+    env |= {
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "PYTHONPATH": str(REPO / "plugins"),
+    }
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    services = {
+        name: subprocess.Popen(
+            ["airflow", name], env=env, stdout=(logs / name).open("w"), stderr=subprocess.STDOUT
+        )
+        for name in ("dag-processor", "scheduler", "triggerer")
+    }
+    database = sqlalchemy.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+
+    def rows(sql: str) -> set[str]:
+        with database.connect() as connection:
+            return {row[0] for row in connection.execute(sqlalchemy.text(sql))}
+
+    try:
+        jobs = {"DagProcessorJob", "SchedulerJob", "TriggererJob"}
+        alive = "SELECT job_type FROM job WHERE state = 'running'"
+        assert until(lambda: jobs <= rows(alive), 120), f"running: {rows(alive)}; " + "".join(
+            f.read_text()[-1500:] for f in logs.iterdir()
+        )
+        dags = {f"freight_volume__{kind}" for kind in ("ingest", "train", "monitor", "rollback")}
+        assert until(lambda: dags <= rows("SELECT dag_id FROM serialized_dag"), 120)
+    finally:
+        for process in services.values():
+            process.terminate()
+        for process in services.values():
+            process.wait(timeout=60)
+        database.dispose()
+
+
+def until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(1)
+    return False
