@@ -62,7 +62,9 @@ def serve_traffic(first: date, last: date, batch_size: int = 50) -> int:
 
     platform, config = load_platform_config(), load_model_config("freight_volume")
     instances = gold_instances(Lakehouse(platform.lakehouse_uri), config, first, last)
-    with TestClient(service(platform, config, online=False)) as http:
+    token = platform.serving.api_token
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with TestClient(service(platform, config, online=False), headers=headers) as http:
         deadline = time.monotonic() + 60
         while http.get("/ready").status_code != 200:
             assert time.monotonic() < deadline, http.get("/ready").text

@@ -25,7 +25,7 @@ from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
 from pipelines.serving.traffic import gold_instances
 from pipelines.storage import Lakehouse
-from tests.integration.conftest import MACHINE_REDIS, TOKEN
+from tests.integration.conftest import MACHINE_REDIS, TOKEN, serve_traffic
 from tests.support import free_port
 
 AS_OF = date(2024, 4, 30)
@@ -145,7 +145,9 @@ def test_train_serve_from_redis_through_a_restart_and_measure_live_on_postgres(
     assert live.rows > 0 and live.value is not None and not live.breached, live.to_dict()
 
 
-def test_the_train_dag_runs_with_airflows_metadata_in_postgres(compose_profile, new_database, tmp_path):
+def test_the_train_and_monitor_dags_run_with_airflows_metadata_in_postgres(
+    compose_profile, new_database, tmp_path
+):
     import sqlalchemy
 
     airflow_db = new_database()
@@ -155,6 +157,21 @@ def test_the_train_dag_runs_with_airflows_metadata_in_postgres(compose_profile, 
 
     client = mlflow_client(compose_profile)
     assert alias_version(client, "freight_volume", CHAMPION) == "1"
+
+    # The champion serves a fortnight of requests; the monitor DAG loads the actuals from
+    # silver into PostgreSQL and judges what was served: a healthy champion, no retrain.
+    serve_traffic(date(2024, 4, 24), date(2024, 5, 6))
+    monitor = run_dag(env, "freight_volume__monitor", AS_OF.isoformat())
+    assert monitor["state"].endswith("success") and monitor["tasks"]["ingest_actuals"] == "success", monitor
+    assert monitor["tasks"]["sense_performance"] == monitor["tasks"]["sense_data_shift"] == "skipped", monitor
+    # Actuals come 1-3 days late: the days before the last ones have theirs.
+    joined = PredictionLog(compose_profile.serving.prediction_log_url).served(
+        "freight_volume", date(2024, 4, 24), date(2024, 4, 26)
+    )
+    assert len(joined) > 0 and joined["actual"].notna().all(), "served rows with their actuals, in PostgreSQL"
     with sqlalchemy.create_engine(airflow_db).connect() as connection:
         runs = connection.execute(sqlalchemy.text("SELECT dag_id, state FROM dag_run")).fetchall()
-    assert [tuple(r) for r in runs] == [("freight_volume__train", "success")]
+    assert sorted(tuple(r) for r in runs) == [
+        ("freight_volume__monitor", "success"),
+        ("freight_volume__train", "success"),
+    ]
