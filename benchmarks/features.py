@@ -47,7 +47,6 @@ import platform as host
 import random
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -59,6 +58,8 @@ from typing import Any
 
 import numpy as np
 import psutil
+
+from pipelines.lineage import git_state
 
 START = date(2024, 1, 1)
 MODEL = "freight_volume"
@@ -334,20 +335,6 @@ def timed(call: Callable[[Any], object], arguments: list[Any]) -> list[float]:
     return latencies
 
 
-def code_state() -> dict[str, Any]:
-    """The commit measured, and the files under pipelines/ and configs/ that differed from it."""
-    repo = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-        return done.stdout.rstrip() if done.returncode == 0 else "unknown"
-
-    changed = git(
-        "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", "pipelines", "configs"
-    )
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": changed.splitlines()}
-
-
 def ratio(ours: float, theirs: float) -> float:
     return round(ours / theirs, 2)
 
@@ -531,7 +518,7 @@ def main() -> None:
             " wrote; replies not decoded",
             "redis_cpu": "INFO cpu of the whole Redis server: other clients' work is included",
         },
-        "code": code_state(),
+        "code": git_state(),
         "versions": {
             "python": host.python_version(),
             **{name: version(name) for name in ("feast", "redis", "hiredis", "protobuf", "numpy", "pandas")},

@@ -68,6 +68,8 @@ import httpx
 import numpy as np
 import psutil
 
+from pipelines.lineage import git_state
+
 START, DAYS, ROUTES = date(2024, 1, 1), 120, 40
 AS_OF = date(2024, 4, 30)
 FIRST_TARGET, LAST_TARGET = date(2024, 4, 24), date(2024, 5, 7)
@@ -392,20 +394,6 @@ def side_result(rounds: list[dict[str, Phase]], servers: list[dict[str, Any]]) -
     return result
 
 
-def code_state() -> dict[str, Any]:
-    """The commit measured, and the files that differed from it (the servers run the working tree)."""
-    repo = Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else "unknown"
-
-    changed = git(
-        "--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", "pipelines", "configs"
-    )
-    return {"commit": git("rev-parse", "HEAD"), "uncommitted_changes": changed.splitlines()}
-
-
 def logged_rows() -> int:
     from pipelines.config import load_platform_config
     from pipelines.serving.log import PredictionLog
@@ -493,7 +481,7 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
-    code = code_state()
+    code = git_state()
     began = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="conveyor-serve-bench-"))
     try:
