@@ -7,8 +7,10 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha25
 # A CPU build of torch on these machines; a GPU machine sets TORCH_SPEC (see README).
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+# Compose v2 (the docker plugin) where installed, else Debian's docker-compose.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose) -p conveyor
 
-.PHONY: install demo test lint typecheck bench ui lock clean secrets up down
+.PHONY: install system demo test lint typecheck bench ui lock clean secrets up down
 
 install: $(STAMP)
 
@@ -22,6 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
+# Debian packages the tests run for real (installed when missing; see the script).
+system:
+	scripts/system_packages.sh
+
 demo: install
 	$(BIN)/conveyor demo
 
@@ -32,7 +38,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install lint typecheck
+test: install system lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 ui: install
@@ -51,12 +57,12 @@ secrets: install
 	$(BIN)/python scripts/make_secrets.py $(if $(FORCE),--force)
 
 up: secrets
-	docker compose build
-	docker compose up -d
+	$(COMPOSE) build
+	$(COMPOSE) up -d
 	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving http://127.0.0.1:8081"
 
 down:
-	docker compose down
+	$(COMPOSE) down
 
 # Re-pin every dependency after changing pyproject.toml: resolves into a scratch venv.
 lock:

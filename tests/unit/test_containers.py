@@ -1,13 +1,15 @@
-"""Static checks of the container set-up: no Docker engine (and no compose binary) runs
-here, so the files are checked for what they name, the Dockerfiles are linted, and the
-commands the containers run are commands the rest of the suite runs for real
-(`conveyor ...` throughout, docker/mlflow-server.sh in test_mlflow_server.py,
+"""Checks of the container set-up without a Docker engine (none runs here): compose itself
+(Debian's docker-compose, installed by `make system`) parses the file and refuses to start
+without the secrets; the files are checked for what they name, the Dockerfiles are
+linted, and the commands the containers run are commands the rest of the suite runs for
+real (`conveyor ...` throughout, docker/mlflow-server.sh in test_mlflow_server.py,
 docker/airflow-init.sh and docker/postgres-init.sh in test_stack_scripts.py)."""
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,6 +103,39 @@ def test_compose_refuses_to_start_without_each_secret_and_needs_nothing_else():
         assert rest.startswith(":?") and "make secrets" in rest, f"${{{name}}} must fail loudly when unset"
     assert {name for name, _ in references} == set(SECRETS), "every generated secret is used"
     assert not re.search(r"(?i)(password|secret|token)\w*:\s*[\"']?[\w-]{6,}[\"']?\s*$", COMPOSE_TEXT, re.M)
+
+
+def compose(env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """docker-compose on the repository's file with nothing of the caller's environment
+    but PATH, and a Docker address where no engine answers."""
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose is not installed: run `make system` (scripts/system_packages.sh)")
+    env = {"PATH": "/usr/bin:/bin", "DOCKER_HOST": f"unix://{env_file.parent}/no-engine.sock"}
+    command = [binary, "-p", "conveyor", "-f", str(REPO / "docker-compose.yml"), "--env-file", str(env_file)]
+    return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_compose_refuses_to_start_until_make_secrets_has_written_every_secret(tmp_path):
+    secrets = tmp_path / ".env"
+    subprocess.run([sys.executable, REPO / "scripts/make_secrets.py", "--env-file", secrets], check=True)
+    written = secrets.read_text()
+
+    # The generated file: compose accepts it and goes on to look for the Docker engine.
+    assert compose(secrets, "config", "-q").returncode == 0
+    up = compose(secrets, "up", "--no-start")
+    assert up.returncode != 0 and "Error while fetching server API version" in up.stderr, up.stderr
+    assert "is missing" not in up.stderr
+
+    # No file, or a file without any one of the secrets: refused, naming it and the fix.
+    secrets.write_text("")
+    assert "is missing, run make secrets" in compose(secrets, "up", "--no-start").stderr
+    for name in SECRETS:
+        secrets.write_text(re.sub(rf"(?m)^{name}=.*\n", "", written))
+        refused = compose(secrets, "up", "--no-start")
+        assert refused.returncode != 0, f"compose started without {name}"
+        assert f"{name} is missing, run make secrets" in refused.stderr, refused.stderr[-500:]
+        assert "server API version" not in refused.stderr, "refused before reaching for Docker"
 
 
 def test_only_the_socket_proxy_sees_the_docker_socket_and_only_read_only():

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Debian packages the test suite runs for real, installed when missing (`make system`):
+#   docker-compose  - compose's own parser and its refusal to start without the secrets
+#                     (there is no Docker engine on a development machine; see README)
+# Idempotent: installs nothing when every command is already there.
+set -euo pipefail
+
+declare -A PACKAGE_OF=([docker-compose]=docker-compose)
+
+missing=()
+for command in "${!PACKAGE_OF[@]}"; do
+  command -v "$command" >/dev/null || missing+=("${PACKAGE_OF[$command]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n)
+else
+  echo "missing Debian packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "installing Debian packages: ${missing[*]}"
+# A fresh machine may have no package lists yet: update only when the install fails.
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+  || { "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
