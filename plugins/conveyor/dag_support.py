@@ -3,6 +3,7 @@ the small decisions DAGs make between steps. Imports nothing heavy: DAG files pa
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +30,13 @@ def model_configs() -> list[ModelConfig]:
 
 
 def default_args(config: ModelConfig) -> dict[str, Any]:
+    # The first retry waits CONVEYOR_RETRY_DELAY_SECONDS (30 unless set), doubling each
+    # time; tests that take a store down set it low so a retry comes in seconds.
+    retry_delay = float(os.environ.get("CONVEYOR_RETRY_DELAY_SECONDS", "30"))
     return {
         "owner": config.owner,
         "retries": 3,
-        "retry_delay": timedelta(seconds=30),
+        "retry_delay": timedelta(seconds=retry_delay),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
     }
