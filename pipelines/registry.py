@@ -47,12 +47,20 @@ def experiment_id(client: MlflowClient, platform: PlatformConfig, model: str) ->
 
 
 def alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
-    from mlflow.exceptions import MlflowException
+    """The version ``alias`` points at; None when the model or the alias does not exist.
 
+    Any other error (the registry's database unreachable) is raised: read as "no
+    champion", an outage would make the gates judge a retrain as a first deploy."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+    absent = {ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(INVALID_PARAMETER_VALUE)}
     try:
         return str(client.get_model_version_by_alias(model, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in absent:  # the file store says INVALID_PARAMETER_VALUE
+            return None
+        raise
 
 
 def register_version(

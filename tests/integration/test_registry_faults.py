@@ -6,6 +6,7 @@ after the server returns registers the version once."""
 from __future__ import annotations
 
 import pytest
+from mlflow.exceptions import MlflowException
 
 from pipelines import promotion, training
 from pipelines.config import load_model_config, load_platform_config
@@ -52,8 +53,11 @@ def test_a_registry_outage_during_registration_changes_nothing_and_a_retry_regis
     training.evaluate(platform, config, client, lakehouse, run_id)
     promotion.gate(platform, config, client, run_id)
 
-    # ...and the registry goes away just as it is registered.
+    # ...and the registry goes away just as it is registered. While it is away, nobody
+    # reads its silence as "there is no champion" (a gate would judge a first deploy).
     server.stop()
+    with pytest.raises(MlflowException):
+        alias_version(client, config.name, CHAMPION)
     with pytest.raises(
         RegistryUnavailableError, match=r"is not registered as challenger and the champion is unchanged"
     ):
