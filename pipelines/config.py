@@ -11,7 +11,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -96,19 +96,28 @@ class SourceConfig(_Strict):
     start_date: date = Field(description="No row may be dated before this day.")
 
 
-class FeaturesConfig(_Strict):
-    """How the gold layer turns history into features, as of each logical date."""
+class _FeaturesBase(_Strict):
+    """What every feature set has: when it is computed, where it is served, what the model reads."""
 
     horizon_days: int = Field(gt=0, description="Features for day d are computed as of d - h.")
-    lags_days: list[int] = Field(min_length=1)
-    rolling_mean_days: list[int] = Field(min_length=1)
-    holiday_country: str = Field(pattern=r"^[A-Z]{2}$")
     feature_service: Identifier
     numeric: list[str] = Field(min_length=1, description="Numeric features the model reads.")
     categorical: list[str] = Field(default_factory=list, description="Categorical features.")
+    text: list[str] = Field(
+        default_factory=list, description="Text features, in the order the model reads them."
+    )
+
+
+class LagFeatures(_FeaturesBase):
+    """A time series' own history: lags and rolling means of the target, and the calendar."""
+
+    kind: Literal["lags"]
+    lags_days: list[int] = Field(min_length=1)
+    rolling_mean_days: list[int] = Field(min_length=1)
+    holiday_country: str = Field(pattern=r"^[A-Z]{2}$")
 
     @model_validator(mode="after")
-    def _lags_are_knowable(self) -> FeaturesConfig:
+    def _lags_are_knowable(self) -> LagFeatures:
         too_short = [lag for lag in self.lags_days if lag <= self.horizon_days]
         if too_short:
             raise ValueError(
@@ -118,6 +127,24 @@ class FeaturesConfig(_Strict):
         if any(w <= 0 for w in self.rolling_mean_days):
             raise ValueError("rolling_mean_days must all be positive")
         return self
+
+
+class PairStatsFeatures(_FeaturesBase):
+    """An entity pair's interaction history (e.g. a query and a document: impressions,
+    clicks, dwell) over a trailing window, its latest text, and its item's age."""
+
+    kind: Literal["pair_stats"]
+    window_days: int = Field(gt=0, description="The trailing window the statistics cover.")
+
+
+FeaturesConfig = Annotated[LagFeatures | PairStatsFeatures, Field(discriminator="kind")]
+
+
+class RankingConfig(_Strict):
+    """A model whose scores rank the entities sharing a query: evaluated per query."""
+
+    query_key: str = Field(description="The column whose value (with the day) groups a result list.")
+    relevant_from: int = Field(default=2, ge=1, description="The lowest grade MRR counts as relevant.")
 
 
 class ModelSpec(_Strict):
@@ -157,10 +184,16 @@ class SplitConfig(_Strict):
     test_days: int = Field(gt=0)
 
 
+MetricName = Literal["rmse", "mae", "mape", "ndcg_at_10", "mrr"]
+RANKING_METRICS = ("ndcg_at_10", "mrr")
+
+
 class GatesConfig(_Strict):
     mode: Literal["disabled", "dry_run", "enabled"]
-    metric: Literal["rmse", "mae", "mape"]
-    business_threshold: float = Field(gt=0, description="First deploy: metric must be below.")
+    metric: MetricName
+    business_threshold: float = Field(
+        gt=0, description="First deploy: the metric must be better (below an error, above a ranking score)."
+    )
     confidence: float = Field(gt=0, lt=1)
     bootstrap_samples: int = Field(ge=100)
     slice_tolerance: float = Field(ge=0, description="Largest relative regression on a slice.")
@@ -168,8 +201,8 @@ class GatesConfig(_Strict):
 
 
 class PerformanceTrigger(_Strict):
-    metric: Literal["rmse", "mae", "mape"]
-    threshold: float = Field(gt=0)
+    metric: MetricName
+    threshold: float = Field(gt=0, description="Live metric worse than this starts a retrain.")
     window_days: int = Field(gt=0)
 
 
@@ -213,6 +246,7 @@ class ModelConfig(_Strict):
     features: FeaturesConfig
     model: ModelSpec
     split: SplitConfig
+    ranking: RankingConfig | None = None
     slices: list[str] = Field(default_factory=list)
     gates: GatesConfig
     triggers: TriggersConfig
@@ -237,6 +271,24 @@ class ModelConfig(_Strict):
             raise ValueError(f"timestamp_column {self.timestamp_column!r} must have type date")
         if columns[self.target] not in ("int", "float"):
             raise ValueError(f"target {self.target!r} must be numeric (int or float)")
+        if self.ranking and self.ranking.query_key not in self.entity_keys:
+            raise ValueError(
+                f"ranking.query_key {self.ranking.query_key!r} must be one of entity_keys {self.entity_keys}"
+            )
+        for field, metric in (
+            ("gates", self.gates.metric),
+            ("triggers.performance", self.triggers.performance.metric),
+        ):
+            if (metric in RANKING_METRICS) != (self.ranking is not None):
+                needs = (
+                    "a ranking metric (ndcg_at_10, mrr)"
+                    if self.ranking
+                    else "an error metric (rmse, mae, mape)"
+                )
+                raise ValueError(
+                    f"{field}.metric {metric!r} does not fit this model: it needs {needs}"
+                    + ("" if self.ranking else ", or a ranking section for a ranking metric")
+                )
         return self
 
 
@@ -296,28 +348,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _describe(error: ValidationError, model: type[BaseModel]) -> str:
     lines = []
     for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        shown = [part for part in item["loc"] if part not in _KIND_TAGS]  # features.lags.x -> features.x
+        field = ".".join(str(part) for part in shown) or "(top level)"
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = f"unknown field; allowed here: {', '.join(_allowed_fields(model, item['loc']))}"
+        elif item["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            tags = item.get("ctx", {}).get("expected_tags") or ", ".join(map(repr, sorted(_KIND_TAGS)))
+            field, message = f"{field}.kind", f"say which kind of {field} this is: one of {tags}"
+            if "tag" in item.get("ctx", {}):
+                message += f" (got {item['ctx']['tag']!r})"
         elif "input" in item and item["type"] not in ("missing", "value_error"):
             message = f"{message} (got {item['input']!r})"
         lines.append(f"  - {field}: {message}")
     return "\n".join(lines)
 
 
+_KIND_TAGS = {"lags", "pair_stats"}  # the tags of features' kinds, which pydantic puts in a loc
+
+
 def _allowed_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     current: Any = model
     for part in loc[:-1]:
+        if part in _KIND_TAGS:
+            continue
         field = current.model_fields.get(part) if isinstance(part, str) else None
         if field is None:
             # loc uses aliases; map back
             matches = [f for f in current.model_fields.values() if f.alias == part]
             field = matches[0] if matches else None
         annotation = getattr(field, "annotation", None)
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        options = [annotation, *get_args(annotation)]
+        if part == "features":  # a discriminated union: the member the loc's tag names
+            tag = loc[loc.index(part) + 1]
+            options = [o for o in get_args(annotation) if tag in get_args(o.model_fields["kind"].annotation)]
+        models = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
+        if not models:
             return []
-        current = annotation
+        current = models[0]
     return sorted(f.alias or name for name, f in current.model_fields.items())
 
 

@@ -98,13 +98,17 @@ def label_rows(
 
 
 def feature_columns(config: ModelConfig) -> list[str]:
-    return [*config.features.numeric, *config.features.categorical]
+    """What the model reads, in order: numeric, categorical, then text features."""
+    features = config.features
+    return [*features.numeric, *features.categorical, *features.text]
 
 
 def model_columns(config: ModelConfig) -> list[str]:
+    """A dataset's columns: keys, features, the slices and ranking query key, the target."""
     features = feature_columns(config)
-    slices = [s for s in config.slices if s not in features]
-    return [ENTITY_ID, EVENT_TIMESTAMP, *features, *slices, config.target]
+    grouping = [config.ranking.query_key] if config.ranking else []
+    extra = [c for c in dict.fromkeys([*grouping, *config.slices]) if c not in features]
+    return [ENTITY_ID, EVENT_TIMESTAMP, *features, *extra, config.target]
 
 
 def build_datasets(

@@ -19,7 +19,7 @@ import pandas as pd
 from pipelines.airflow_local import airflow_environment, run_dag
 from pipelines.backfill import process_landed_days
 from pipelines.config import load_model_config, load_platform_config
-from pipelines.data.corruption import corrupt_batch
+from pipelines.data.corruption import batch_columns, corrupt_batch
 from pipelines.errors import BatchRejectedError
 from pipelines.expectations import BatchValidator
 from pipelines.generate import generate_batches
@@ -166,7 +166,11 @@ def load_data(
     with fsspec.open(broken_uri, "wb") as out:
         out.write(
             corrupt_batch(
-                batch, "negative_volume", logical_date=broken_day, max_rows=config.source.max_rows_per_batch
+                batch,
+                "negative_target",
+                columns=batch_columns(config),
+                logical_date=broken_day,
+                max_rows=config.source.max_rows_per_batch,
             )
         )
 

@@ -1,21 +1,31 @@
-"""Evaluation: RMSE, MAE and MAPE overall and per slice, on the test set."""
+"""Evaluation on the test set, overall and per slice: RMSE, MAE and MAPE for a regression,
+NDCG@10 and MRR per result list for a ranking model (a config with ``ranking``).
+
+Each metric is a statistic of per-unit values (a row's error, a result list's NDCG), so
+the gates can resample the units of two models in pairs (see ``units``).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipelines.errors import MissingInputError
+from pipelines.features import EVENT_TIMESTAMP
+from pipelines.ranking import per_list
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from pipelines.config import ModelConfig
 
 PREDICTION = "prediction"
+HIGHER_IS_BETTER = frozenset({"ndcg_at_10", "mrr"})
 
 
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -30,6 +40,58 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
         else float("nan"),
         "rows": float(len(actual)),
     }
+
+
+def result_lists(scored: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
+    """Per result list (a query on a day) of a scored ranking test set: NDCG@10, reciprocal
+    rank, and the slice values of its query."""
+    assert config.ranking is not None
+    keys = [config.ranking.query_key, EVENT_TIMESTAMP]
+    lists = per_list(
+        scored,
+        list_keys=keys,
+        grade=config.target,
+        score=PREDICTION,
+        relevant_from=config.ranking.relevant_from,
+    )
+    slices = [c for c in config.slices if c not in keys]
+    if slices:
+        lists = lists.merge(scored.drop_duplicates(keys)[[*keys, *slices]], on=keys, how="left")
+    return lists
+
+
+def ranking_metrics(lists: pd.DataFrame) -> dict[str, float]:
+    """Means over the lists with something relevant in them (NaN when none has)."""
+    ndcg, reciprocal = lists["ndcg_at_10"].dropna(), lists["reciprocal_rank"].dropna()
+    return {
+        "ndcg_at_10": float(ndcg.mean()) if len(ndcg) else float("nan"),
+        "mrr": float(reciprocal.mean()) if len(reciprocal) else float("nan"),
+        "lists": float(len(lists)),
+        "rows": float(lists["documents"].sum()),
+    }
+
+
+def units(scored: pd.DataFrame, config: ModelConfig, metric: str) -> tuple[np.ndarray, Callable[..., Any]]:
+    """The per-unit values of ``metric`` on a scored test set and the statistic that turns
+    them into the metric (``statistic(values, axis=-1)``): rows for errors, result lists
+    for ranking metrics. Units without a value (a list with nothing relevant) are left out;
+    which they are depends only on the labels, so two models' units always pair up."""
+    if metric in HIGHER_IS_BETTER:
+        column = {"ndcg_at_10": "ndcg_at_10", "mrr": "reciprocal_rank"}[metric]
+        values = result_lists(scored, config)[column].dropna().to_numpy(dtype="float64")
+        return values, np.mean
+    actual = scored[config.target].to_numpy(dtype="float64")
+    error = scored[PREDICTION].to_numpy(dtype="float64") - actual
+    if metric == "rmse":
+        return error**2, lambda v, axis=-1: np.sqrt(np.mean(v, axis=axis))
+    if metric == "mae":
+        return np.abs(error), np.mean
+    nonzero = actual != 0
+    return np.abs(error[nonzero] / actual[nonzero]), lambda v, axis=-1: np.mean(v, axis=axis) * 100
+
+
+def is_better(metric: str, value: float, than: float) -> bool:
+    return value > than if metric in HIGHER_IS_BETTER else value < than
 
 
 @dataclass(frozen=True)
@@ -64,6 +126,15 @@ def evaluate_predictions(scored: pd.DataFrame, config: ModelConfig) -> Evaluatio
     """Metrics of a scored test set (the target column and ``prediction``)."""
     if scored.empty:
         raise MissingInputError("the test set is empty; nothing to evaluate")
+    if config.ranking is not None:
+        lists = result_lists(scored, config)
+        slices = {
+            column: {
+                str(value): ranking_metrics(rows) for value, rows in lists.groupby(column, observed=True)
+            }
+            for column in config.slices
+        }
+        return Evaluation(ranking_metrics(lists), slices)
 
     def metrics(rows: pd.DataFrame) -> dict[str, float]:
         return regression_metrics(

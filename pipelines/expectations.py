@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,7 @@ class BatchValidator:
             )
         )
         self.suite_version = int(definition.get("meta", {}).get("version", 0))
+        self.date_columns = [c for c, kind in config.source.schema_.items() if kind == "date"]
 
     def parameters(self, logical_date: date) -> dict[str, Any]:
         import pandas as pd
@@ -75,7 +77,7 @@ class BatchValidator:
         _replace_missing_values(result)
         return SuiteVerdict(
             success=bool(result.success),
-            problems=describe_failures(result),
+            problems=describe_failures(result, self.date_columns),
             result=result.to_json_dict(),
             html=render_html(result),
             suite_name=self._suite.name,
@@ -108,10 +110,17 @@ def _replace_missing_values(result: ExpectationSuiteValidationResult) -> None:
 
 def _show(value: Any) -> str:
     """A value as a person would write it: 0 not 0.0, 2024-01-18 not 2024-01-18 00:00:00."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.generic):  # numpy scalars from GX: datetime64 has no isoformat
+        value = pd.Timestamp(value) if isinstance(value, np.datetime64) else value.item()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if hasattr(value, "isoformat") and getattr(value, "hour", 0) == 0 and getattr(value, "minute", 0) == 0:
         return str(value.isoformat()).split("T")[0]
+    if isinstance(value, str) and len(value) > 40:
+        return f"{value[:37]}..."
     return str(value)
 
 
@@ -125,8 +134,19 @@ def _failures(result: ExpectationSuiteValidationResult) -> list[Any]:
     return [item for item in result.results if not item.success and item.expectation_config]
 
 
-def _already_explained(result: ExpectationSuiteValidationResult) -> set[tuple[str, str]]:
-    """(column, expectation) failures that a missing column or a wrong type already explains."""
+def _columns_of(kwargs: dict[str, Any]) -> set[str]:
+    named = [
+        kwargs.get("column"),
+        kwargs.get("column_A"),
+        kwargs.get("column_B"),
+        *(kwargs.get("column_list") or []),
+    ]
+    return {column for column in named if column}
+
+
+def _broken_columns(result: ExpectationSuiteValidationResult) -> tuple[set[str], set[str]]:
+    """The columns missing from the batch, and those of a wrong type: every other failure on
+    them follows from that and would only repeat it."""
     missing: set[str] = set()
     mistyped: set[str] = set()
     for item in _failures(result):
@@ -139,12 +159,16 @@ def _already_explained(result: ExpectationSuiteValidationResult) -> set[tuple[st
             missing |= set(kwargs["column_set"]) - set(details.get("observed_value") or [])
         elif kind == TYPE_CHECK:
             mistyped.add(kwargs["column"])
-    explained = set()
-    for item in _failures(result):
-        kind, column = item.expectation_config.type, item.expectation_config.kwargs.get("column")
-        if column in missing or (column in mistyped - missing and kind != TYPE_CHECK):
-            explained.add((column, kind))
-    return explained
+    return missing, mistyped
+
+
+def _order_problem(kwargs: dict[str, Any], details: dict[str, Any]) -> str:
+    """Rows where column_B is not below column_A (or above it, with or_equal)."""
+    high, low = kwargs["column_A"], kwargs["column_B"]
+    wrong, sign = ("above", ">") if kwargs.get("or_equal") else ("not below", ">=")
+    pairs = [f"{_show(b)} {sign} {_show(a)}" for a, b in (details.get("partial_unexpected_list") or [])[:3]]
+    examples = f", e.g. {', '.join(pairs)}" if pairs else ""
+    return f"{details.get('unexpected_count')} rows have {low!r} {wrong} {high!r}{examples}"
 
 
 def _exception_message(info: dict[str, Any]) -> str | None:
@@ -155,10 +179,13 @@ def _exception_message(info: dict[str, Any]) -> str | None:
     return next((str(m) for m in nested if m), None)
 
 
-def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
-    """One sentence per failed expectation, in the words a data owner would use."""
+def describe_failures(
+    result: ExpectationSuiteValidationResult, date_columns: Collection[str] = ()
+) -> list[str]:
+    """One sentence per failed expectation, in the words a data owner would use;
+    ``date_columns`` are told that a date must be written YYYY-MM-DD."""
     problems = []
-    explained = _already_explained(result)
+    missing, mistyped = _broken_columns(result)
     for item in _failures(result):
         kind = item.expectation_config.type
         kwargs = item.expectation_config.kwargs
@@ -166,7 +193,8 @@ def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
         details = item.result or {}
         exception = _exception_message(item.exception_info or {})
         count = details.get("unexpected_count")
-        if (column, kind) in explained:
+        columns = _columns_of(kwargs)
+        if columns & missing or (kind != TYPE_CHECK and columns & mistyped):
             continue
         if exception:
             problems.append(f"{kind} on {column!r} could not run: {exception}")
@@ -186,7 +214,7 @@ def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
         elif kind == "expect_column_values_to_not_be_null":
             problems.append(
                 f"column {column!r} has {count} missing or unparseable values (dates must be YYYY-MM-DD)"
-                if column == "date"
+                if column in date_columns
                 else f"column {column!r} has {count} missing or unparseable values"
             )
         elif kind == TYPE_CHECK:
@@ -200,6 +228,16 @@ def describe_failures(result: ExpectationSuiteValidationResult) -> list[str]:
                 f" [{_show(kwargs.get('min_value'))}, {_show(kwargs.get('max_value'))}]"
                 f"{_examples(details)}"
             )
+        elif kind == "expect_column_values_to_be_in_set":
+            allowed = ", ".join(_show(v) for v in kwargs["value_set"])
+            problems.append(f"column {column!r} has {count} values not in {{{allowed}}}{_examples(details)}")
+        elif kind == "expect_column_value_lengths_to_be_between":
+            problems.append(
+                f"column {column!r} has {count} values shorter than {kwargs.get('min_value')} or longer"
+                f" than {kwargs.get('max_value')} characters{_examples(details)}"
+            )
+        elif kind == "expect_column_pair_values_a_to_be_greater_than_b":
+            problems.append(_order_problem(kwargs, details))
         elif kind == "expect_column_values_to_match_regex":
             problems.append(
                 f"column {column!r} has {count} values not matching {kwargs['regex']}{_examples(details)}"

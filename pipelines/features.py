@@ -107,7 +107,8 @@ def served_features(store: FeatureStore, config: ModelConfig) -> list[str]:
 
 def check_model_features(store: FeatureStore, config: ModelConfig) -> None:
     served = served_features(store, config)
-    missing = [f for f in [*config.features.numeric, *config.features.categorical] if f not in served]
+    features = config.features
+    missing = [f for f in [*features.numeric, *features.categorical, *features.text] if f not in served]
     if missing:
         raise ConfigError(
             f"configs/models/{config.name}.yaml: features {missing} are not in feature service"

@@ -1,9 +1,11 @@
 """Gates: may this model version become the champion?
 
-- First deploy (no champion yet): the metric must be below the business threshold.
-- Retrain: the challenger must beat the champion on the same test set by a margin whose
-  paired bootstrap confidence interval excludes zero, and regress on no slice by more
-  than ``slice_tolerance``; the business threshold still applies.
+- First deploy (no champion yet): the metric must be better than the business threshold
+  (below it for an error, above it for a ranking score).
+- Retrain: the challenger must beat the champion on the gate's metric, on the same test
+  set, by a margin whose paired bootstrap confidence interval excludes zero (rows are
+  resampled for an error, result lists for a ranking score), and regress on no slice by
+  more than ``slice_tolerance``; the business threshold still applies.
 
 Modes: ``enabled`` blocks on failure, ``dry_run`` reports but lets the model through,
 ``disabled`` skips the checks. A forced promotion (``conveyor promote --force``) overrides
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipelines.evaluate import PREDICTION, evaluate_predictions, regression_metrics
+from pipelines.evaluate import HIGHER_IS_BETTER, PREDICTION, evaluate_predictions, is_better, units
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from pipelines.config import GatesConfig, ModelConfig
@@ -51,23 +55,27 @@ class GateDecision:
 
 
 def paired_bootstrap(
-    actual: np.ndarray,
     champion: np.ndarray,
     challenger: np.ndarray,
+    statistic: Callable[..., Any],
     *,
+    higher_is_better: bool,
     samples: int,
     confidence: float,
     seed: int,
 ) -> tuple[float, float, float]:
-    """RMSE(champion) - RMSE(challenger) and its confidence interval, resampling rows in
-    pairs so both models are always compared on the same rows."""
+    """How much better the challenger's metric is than the champion's (positive: better),
+    and its confidence interval, resampling the units of both models in pairs so they are
+    always compared on the same rows or result lists."""
     from scipy.stats import bootstrap
 
-    def improvement(a: np.ndarray, c: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.sqrt(np.mean((c - a) ** 2, axis=axis)) - np.sqrt(np.mean((n - a) ** 2, axis=axis))
+    sign = -1.0 if higher_is_better else 1.0
+
+    def improvement(c: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+        return sign * (statistic(c, axis=axis) - statistic(n, axis=axis))
 
     result = bootstrap(
-        (actual, champion, challenger),
+        (champion, challenger),
         improvement,
         paired=True,
         vectorized=True,
@@ -76,14 +84,14 @@ def paired_bootstrap(
         method="percentile",
         rng=np.random.default_rng(seed),
     )
-    observed = float(improvement(actual, champion, challenger))
+    observed = float(improvement(champion, challenger))
     interval = result.confidence_interval
     return observed, float(interval.low), float(interval.high)
 
 
 def threshold_check(metric: str, value: float, gates: GatesConfig) -> Check:
-    passed = value < gates.business_threshold
-    relation = "below" if passed else "not below"
+    passed = is_better(metric, value, gates.business_threshold)
+    relation = ("above" if metric in HIGHER_IS_BETTER else "below") if passed else "not better than"
     return Check(
         "business_threshold",
         passed,
@@ -94,13 +102,16 @@ def threshold_check(metric: str, value: float, gates: GatesConfig) -> Check:
 def champion_checks(
     scored: pd.DataFrame, champion_prediction: np.ndarray, config: ModelConfig
 ) -> tuple[list[Check], dict[str, float]]:
-    gates = config.gates
-    actual = scored[config.target].to_numpy(dtype="float64")
-    challenger = scored[PREDICTION].to_numpy(dtype="float64")
+    gates, metric = config.gates, config.gates.metric
+    higher = metric in HIGHER_IS_BETTER
+    as_champion = scored.assign(**{PREDICTION: champion_prediction})
+    challenger_units, statistic = units(scored, config, metric)
+    champion_units, _ = units(as_champion, config, metric)
     gain, low, high = paired_bootstrap(
-        actual,
-        champion_prediction,
-        challenger,
+        champion_units,
+        challenger_units,
+        statistic,
+        higher_is_better=higher,
         samples=gates.bootstrap_samples,
         confidence=gates.confidence,
         seed=config.model.seed,
@@ -109,22 +120,24 @@ def champion_checks(
         Check(
             "beats_champion",
             low > 0,
-            f"RMSE improvement {gain:.3f}, {gates.confidence:.0%} CI [{low:.3f}, {high:.3f}]"
+            f"{metric} improvement {gain:.3f}, {gates.confidence:.0%} CI [{low:.3f}, {high:.3f}]"
             + (" excludes zero" if low > 0 else " does not exclude zero"),
         )
     ]
     ours_by_slice = evaluate_predictions(scored, config).slices
-    theirs_by_slice = evaluate_predictions(scored.assign(**{PREDICTION: champion_prediction}), config).slices
+    theirs_by_slice = evaluate_predictions(as_champion, config).slices
     for column, values in ours_by_slice.items():
         for value, numbers in values.items():
-            ours, theirs = numbers["rmse"], theirs_by_slice[column][value]["rmse"]
-            allowed = theirs * (1 + gates.slice_tolerance)
+            ours, theirs = numbers[metric], theirs_by_slice[column][value][metric]
+            # A slice may be worse than the champion's by slice_tolerance of its value.
+            allowed = theirs * (1 - gates.slice_tolerance if higher else 1 + gates.slice_tolerance)
+            within = ours >= allowed if higher else ours <= allowed
             checks.append(
                 Check(
                     f"slice_{column}_{value}",
-                    ours <= allowed,
-                    f"{column}={value}: RMSE {ours:.3f} vs champion {theirs:.3f}"
-                    f" (allowed up to {allowed:.3f})",
+                    bool(within) or bool(np.isnan(theirs)),
+                    f"{column}={value}: {metric} {ours:.3f} vs champion {theirs:.3f}"
+                    f" (allowed {'down' if higher else 'up'} to {allowed:.3f})",
                 )
             )
     return checks, {"improvement": gain, "improvement_low": low, "improvement_high": high}
@@ -139,10 +152,7 @@ def decide(
 ) -> GateDecision:
     """Run the gates of ``config`` on a scored test set and decide."""
     gates = config.gates
-    metric = regression_metrics(
-        scored[config.target].to_numpy(dtype="float64"),
-        scored[PREDICTION].to_numpy(dtype="float64"),
-    )[gates.metric]
+    metric = evaluate_predictions(scored, config).overall[gates.metric]
     kind = "first_deploy" if champion_version is None else "champion_challenger"
     checks: list[Check] = []
     numbers: dict[str, float] = {gates.metric: metric}

@@ -104,7 +104,7 @@ def train(
         train_ref.rows,
         folder,
     )
-    trained = train_model(config, train_frame, folder, params)
+    trained = train_model(config, train_frame, folder, params, home=Path(platform.home))
 
     validations = validation_results(lakehouse, config, as_of)
     lineage = {

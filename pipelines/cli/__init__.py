@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from pipelines.cli import data, model, monitoring, serving  # noqa: F401  (each registers its commands)
+from pipelines.cli import data, model, monitoring, serving, weights  # noqa: F401  (each registers its commands)
 from pipelines.cli.common import app
 from pipelines.errors import ConveyorError
 

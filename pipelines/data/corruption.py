@@ -1,17 +1,25 @@
-"""Ways a batch goes wrong in production, to prove that validation catches each of them."""
+"""Ways a batch goes wrong in production, to prove that validation catches each of them.
+
+The corruptions aim at a source's columns by role (its target, a key, its timestamp), read
+from the model config, so every source with a generator gets every kind.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+if TYPE_CHECKING:
+    from pipelines.config import ModelConfig
+
 CorruptionKind = Literal[
     "nulls",
-    "negative_volume",
+    "negative_target",
     "out_of_range_dates",
     "renamed_column",
     "retyped_column",
@@ -22,7 +30,7 @@ CorruptionKind = Literal[
 ]
 CORRUPTION_KINDS: tuple[CorruptionKind, ...] = (
     "nulls",
-    "negative_volume",
+    "negative_target",
     "out_of_range_dates",
     "renamed_column",
     "retyped_column",
@@ -33,6 +41,19 @@ CORRUPTION_KINDS: tuple[CorruptionKind, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class BatchColumns:
+    """The columns the corruptions aim at."""
+
+    target: str  # the label, an int: nulled, negated, renamed, retyped, changed in a duplicate
+    key: str  # a text key: nulled, and varied to make a huge batch's rows distinct
+    timestamp: str  # a YYYY-MM-DD column: moved out of the batch's date window
+
+
+def batch_columns(config: ModelConfig) -> BatchColumns:
+    return BatchColumns(config.target, config.entity_keys[0], config.timestamp_column)
+
+
 def batch_to_csv(batch: pd.DataFrame) -> bytes:
     return batch.to_csv(index=False).encode()
 
@@ -41,30 +62,36 @@ def corrupt_batch(
     batch: pd.DataFrame,
     kind: CorruptionKind,
     *,
+    columns: BatchColumns,
     logical_date: date,
     max_rows: int,
     seed: int = 0,
 ) -> bytes:
-    """Return ``batch`` as CSV bytes with one kind of corruption applied."""
+    """Return ``batch`` as CSV bytes with one kind of corruption applied to ``columns``."""
     rng = np.random.default_rng(seed)
     frame = batch.copy()
+    target, key = columns.target, columns.key
     some = rng.choice(len(frame), size=max(1, len(frame) // 10), replace=False)
     if kind == "nulls":
-        frame["volume"] = frame["volume"].astype("Int64")
-        frame.loc[some, "volume"] = pd.NA
-        frame.loc[some[:1], "origin"] = None
-    elif kind == "negative_volume":
-        frame.loc[some, "volume"] = -frame.loc[some, "volume"] - 1
+        frame[target] = frame[target].astype("Int64")
+        frame.loc[some, target] = pd.NA
+        frame.loc[some[:1], key] = None
+    elif kind == "negative_target":
+        frame.loc[some, target] = -frame.loc[some, target] - 1
     elif kind == "out_of_range_dates":
-        frame.loc[some[:1], "date"] = "1970-01-01"
-        frame.loc[some[1:], "date"] = (logical_date + timedelta(days=400)).isoformat()
+        frame.loc[some[:1], columns.timestamp] = "1970-01-01"
+        frame.loc[some[1:], columns.timestamp] = (logical_date + timedelta(days=400)).isoformat()
     elif kind == "renamed_column":
-        frame = frame.rename(columns={"volume": "car_loads"})
+        # Upstream renamed the column; the commonest rename is a change of case.
+        frame = frame.rename(columns={target: target.capitalize()})
     elif kind == "retyped_column":
-        frame["volume"] = frame["volume"].map(lambda v: f"{v} cars")
+        frame[target] = frame[target].map(lambda v: f"{v} units")
     elif kind == "duplicate_keys":
         duplicates = frame.loc[some].copy()
-        duplicates["volume"] = duplicates["volume"] + 7
+        # A value still valid on its own (0 or more, and next to the original), so that only
+        # the shared key gives it away.
+        values = duplicates[target]
+        duplicates[target] = np.where(values > 0, values - 1, values + 1)
         frame = pd.concat([frame, duplicates], ignore_index=True)
     elif kind == "empty_file":
         return b""
@@ -76,7 +103,7 @@ def corrupt_batch(
     elif kind == "huge_batch":
         copies = math.ceil((max_rows + 1) / len(frame))
         frame = pd.concat(
-            [frame.assign(origin=frame["origin"] + f"/{n}") for n in range(copies)],
+            [frame.assign(**{key: frame[key] + f"/{n}"}) for n in range(copies)],
             ignore_index=True,
         )
     else:

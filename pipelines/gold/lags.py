@@ -1,10 +1,8 @@
-"""Gold: per-route features as of each logical date, point-in-time correct by construction.
+"""Gold for a time series (``features.kind: lags``): per-route lags and rolling means of
+the target, and the target day's calendar.
 
-Gold partition D holds one row per active route for the target day ``D + horizon_days``:
-the day a forecast made on D is for. Its features are computed only from silver
-partitions with logical date <= D, that is from actuals that had been *reported* by D, so
-no row can see a value that arrived later. Training joins these rows with the actuals of
-their target day; serving reads the latest row per route from the online store.
+Partition D holds one row per active route for the target day ``D + horizon_days``: the
+day a forecast made on D is for, computed only from what had been reported by D.
 """
 
 from __future__ import annotations
@@ -12,29 +10,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from pipelines.config import FeaturesConfig, ModelConfig
-from pipelines.storage import (
-    FRAME_FILE,
-    Lakehouse,
-    PartitionKey,
-    Published,
-    frame_hash,
-    frame_to_parquet,
-)
+from pipelines.config import LagFeatures, ModelConfig
+from pipelines.gold.keys import entity_id
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def entity_id(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
-    """One string key per entity (e.g. ``NOR-01>SOU-02``), the join key the feature store uses."""
-    joined = rows[keys[0]].astype("string")
-    for key in keys[1:]:
-        joined = joined + ">" + rows[key].astype("string")
-    return joined
-
-
-def lookback_start(as_of: date, features: FeaturesConfig) -> date:
+def lookback_start(as_of: date, features: LagFeatures) -> date:
     """The earliest service day any feature as of ``as_of`` can read."""
     target = as_of + timedelta(days=features.horizon_days)
     earliest_lag = target - timedelta(days=max(features.lags_days))
@@ -52,6 +35,7 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     import pandas as pd
 
     features = config.features
+    assert isinstance(features, LagFeatures)
     day, target = config.timestamp_column, config.target
     keys = config.entity_keys
     as_of_day = pd.Timestamp(as_of)
@@ -81,40 +65,3 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     numeric = [c for c in rows.columns if c.startswith(f"{target}_")]
     rows[numeric] = rows[numeric].astype("float64")
     return rows.sort_values("entity_id", ignore_index=True)
-
-
-def read_history(lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date) -> pd.DataFrame:
-    """Silver rows reported between ``start`` and ``as_of``, tagged with their logical date."""
-    import pandas as pd
-
-    source = config.source.name
-    frames = []
-    for logical_date in lakehouse.logical_dates("silver", source):
-        if start <= logical_date <= as_of:
-            frame = lakehouse.read_frame(PartitionKey("silver", source, logical_date))
-            frames.append(frame.assign(logical_date=pd.Timestamp(logical_date)))
-    return pd.concat(frames, ignore_index=True)
-
-
-def build_gold_partition(lakehouse: Lakehouse, config: ModelConfig, logical_date: date) -> Published:
-    """Compute and publish gold for ``logical_date`` from silver partitions up to that date.
-
-    Raises MissingInputError if silver for ``logical_date`` was never published (its batch
-    was not validated, or was quarantined), and PartitionConflictError if gold for that
-    date exists with other content (silver history changed under it).
-    """
-    source = config.source.name
-    silver = lakehouse.require_manifest(
-        PartitionKey("silver", source, logical_date),
-        "its batch was not validated or was quarantined; run `conveyor validate` first",
-    )
-    history = read_history(lakehouse, config, lookback_start(logical_date, config.features), logical_date)
-    gold = compute_features(history, logical_date, config)
-    inputs = {"silver": silver.content_hash, "history_rows": str(len(history))}
-    return lakehouse.publish(
-        PartitionKey("gold", source, logical_date),
-        {FRAME_FILE: frame_to_parquet(gold)},
-        content_hash=frame_hash(gold),
-        rows=len(gold),
-        inputs=inputs,
-    )

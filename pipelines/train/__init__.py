@@ -1,7 +1,9 @@
 """Training: model types keyed by the config's ``model.type``, and the bundle they produce.
 
-A bundle is everything inference needs: the fitted preprocessing, the architecture's
-parameters and the weights. It is saved as one file and wrapped as an MLflow pyfunc.
+A bundle is everything inference needs: the fitted preprocessing (and tokenizer), the
+architecture's parameters and the weights. It is saved as one file, names its model type,
+and is wrapped as an MLflow pyfunc. Types: ``torch_mlp`` (:class:`TrainedModel`, tabular)
+and ``cross_encoder`` (``cross_encoder.TrainedCrossEncoder``, text pairs).
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import MissingInputError
-from pipelines.train.params import TorchMLPParams
+from pipelines.train.params import PARAMS_BY_TYPE, CrossEncoderParams, TorchMLPParams
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     import numpy as np
     import pandas as pd
+    from pydantic import BaseModel
 
     from pipelines.config import ModelConfig
+    from pipelines.train.cross_encoder import TrainedCrossEncoder
     from pipelines.train.torch_mlp import TabularMLP
 
 log = logging.getLogger("conveyor.train")
@@ -79,18 +83,33 @@ class TrainedModel:
         return cls(preprocessor, network, params, bundle["history"])
 
 
-def resolve_params(config: ModelConfig, overrides: dict[str, Any] | None = None) -> TorchMLPParams:
-    return TorchMLPParams(**{**config.model.params, **(overrides or {})})
+def load_trained(path: Path) -> TrainedModel | TrainedCrossEncoder:
+    """A saved bundle of any model type, as its type's class."""
+    import torch
+
+    model_type = torch.load(path, map_location="cpu", weights_only=True)["model_type"]
+    if model_type == "cross_encoder":
+        from pipelines.train.cross_encoder import TrainedCrossEncoder
+
+        return TrainedCrossEncoder.load(path)
+    return TrainedModel.load(path)
 
 
-def run_key(config: ModelConfig, params: TorchMLPParams, train_digest: str) -> str:
+def resolve_params(config: ModelConfig, overrides: dict[str, Any] | None = None) -> BaseModel:
+    """The config's parameters for its model type, with ``overrides``; raises pydantic's
+    ValidationError on one the type does not take."""
+    return PARAMS_BY_TYPE[config.model.type](**{**config.model.params, **(overrides or {})})
+
+
+def run_key(config: ModelConfig, params: BaseModel, train_digest: str) -> str:
     """Identity of a training run: a retried task with the same key resumes its checkpoints."""
+    features = config.features
     identity = {
         "model": config.name,
         "type": config.model.type,
         "seed": config.model.seed,
         "params": params.model_dump(),
-        "features": [config.features.numeric, config.features.categorical],
+        "features": [features.numeric, features.categorical, *([features.text] if features.text else [])],
         "train": train_digest,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -100,17 +119,45 @@ def train_model(
     config: ModelConfig,
     train: pd.DataFrame,
     checkpoints: Path,
-    params: TorchMLPParams,
-) -> TrainedModel:
-    """Fit preprocessing and the network on ``train``; resumes from ``checkpoints``.
+    params: BaseModel,
+    *,
+    home: Path | None = None,
+) -> TrainedModel | TrainedCrossEncoder:
+    """Fit the config's model type on ``train``; resumes from ``checkpoints``. ``home`` is
+    the platform home, under which a pretrained encoder's ``weights/`` live.
 
-    Raises MissingInputError for an empty training set.
+    Raises MissingInputError for an empty training set (or missing base weights).
     """
+    if train.empty:
+        raise MissingInputError("the training set is empty; build datasets from more history")
+    features = config.features
+    if isinstance(params, CrossEncoderParams):
+        from pipelines.config import conveyor_home
+        from pipelines.train.base_weights import weights_folder
+        from pipelines.train.cross_encoder import fit_cross_encoder
+
+        folder = weights_folder(params.base_weights, home or conveyor_home())
+        return fit_cross_encoder(
+            train,
+            features.text,
+            features.numeric,
+            config.target,
+            params,
+            config.model.seed,
+            checkpoints,
+            folder,
+        )
+    assert isinstance(params, TorchMLPParams)
+    return train_tabular(config, train, checkpoints, params)
+
+
+def train_tabular(
+    config: ModelConfig, train: pd.DataFrame, checkpoints: Path, params: TorchMLPParams
+) -> TrainedModel:
+    """Fit preprocessing and the MLP on ``train``."""
     from pipelines.train.preprocessing import Preprocessor
     from pipelines.train.torch_mlp import fit
 
-    if train.empty:
-        raise MissingInputError("the training set is empty; build datasets from more history")
     features = config.features
     preprocessor = Preprocessor.fit(train, features.numeric, features.categorical, config.target)
     network, state = fit(

@@ -13,9 +13,9 @@ BUNDLE = "bundle"
 
 class ConveyorModel(PythonModel):
     def load_context(self, context: Any) -> None:
-        from pipelines.train import TrainedModel
+        from pipelines.train import load_trained
 
-        self.model = TrainedModel.load(Path(context.artifacts[BUNDLE]))
+        self.model = load_trained(Path(context.artifacts[BUNDLE]))
 
     def predict(self, context, model_input, params=None):
         import pandas as pd

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.config import load_model_config
-from pipelines.data.corruption import CORRUPTION_KINDS, batch_to_csv, corrupt_batch
+from pipelines.data.corruption import CORRUPTION_KINDS, batch_columns, batch_to_csv, corrupt_batch
 from pipelines.data.freight import FreightScenario, batches_by_logical_date
 from pipelines.errors import BatchRejectedError
 from pipelines.expectations import BatchValidator
@@ -22,9 +22,9 @@ DAY = date(2024, 2, 1)
 
 EXPECTED_PROBLEM = {
     "nulls": r"column 'volume' has \d+ missing or unparseable values",
-    "negative_volume": r"column 'volume' has \d+ values outside \[0",
+    "negative_target": r"column 'volume' has \d+ values outside \[0",
     "out_of_range_dates": r"column 'date' has \d+ values outside \[2024-01-18",
-    "renamed_column": r"missing \['volume'\], unexpected \['car_loads'\]",
+    "renamed_column": r"missing \['volume'\], unexpected \['Volume'\]",
     "retyped_column": r"column 'volume' has values of type str; expected int64",
     "duplicate_keys": r"\d+ rows share a key \(date, origin, destination\)",
     "empty_file": r"the batch file is empty \(0 bytes\)",
@@ -83,7 +83,7 @@ def test_a_good_batch_reaches_silver_typed_and_deduplicated(
 def test_a_corrupted_batch_is_quarantined_with_a_clear_reason(
     kind, lakehouse, config, validator, good_batch, tmp_path
 ):
-    raw = corrupt_batch(good_batch, kind, logical_date=DAY, max_rows=MAX_ROWS)
+    raw = corrupt_batch(good_batch, kind, columns=batch_columns(config), logical_date=DAY, max_rows=MAX_ROWS)
     ingested = ingest_batch(lakehouse, config, DAY, land(tmp_path, raw))
 
     with pytest.raises(BatchRejectedError, match=EXPECTED_PROBLEM[kind]) as rejected:
@@ -104,7 +104,9 @@ def test_a_corrupted_batch_is_quarantined_with_a_clear_reason(
 def test_a_corrected_batch_for_the_same_day_is_accepted_after_a_rejection(
     lakehouse, config, validator, good_batch, tmp_path
 ):
-    bad = corrupt_batch(good_batch, "negative_volume", logical_date=DAY, max_rows=MAX_ROWS)
+    bad = corrupt_batch(
+        good_batch, "negative_target", columns=batch_columns(config), logical_date=DAY, max_rows=MAX_ROWS
+    )
     ingest_batch(lakehouse, config, DAY, land(tmp_path, bad))
     with pytest.raises(BatchRejectedError):
         validate_batch(lakehouse, config, DAY, validator=validator)

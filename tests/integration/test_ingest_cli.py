@@ -113,7 +113,7 @@ def test_a_rejected_batch_exits_non_zero_and_names_the_problem(landed, conveyor_
     assert conveyor("ingest", "-m", "freight_volume", "-d", DAY, home=conveyor_home).returncode == 0
     done = conveyor("validate", "-m", "freight_volume", "-d", DAY, home=conveyor_home)
     assert done.returncode == 5
-    assert "missing ['volume'], unexpected ['car_loads']" in done.stderr
+    assert "missing ['volume'], unexpected ['Volume']" in done.stderr
     assert "quarantine/freight/logical_date=2024-02-10" in done.stderr
     done = conveyor("gold", "-m", "freight_volume", "-d", DAY, home=conveyor_home)
     assert done.returncode == 4

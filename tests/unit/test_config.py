@@ -84,8 +84,17 @@ def test_the_production_profile_has_no_default_address_and_names_what_is_missing
         service(platform, load_model_config("freight_volume"))
 
 
+def test_the_search_model_is_a_ranking_model_on_pair_features():
+    config = load_model_config("search_relevance")
+    assert config.features.kind == "pair_stats" and config.features.text == ["query", "document"]
+    assert config.ranking is not None and config.ranking.query_key == "query_id"
+    assert config.model.type == "cross_encoder" and config.gates.metric == "ndcg_at_10"
+
+
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(ConfigError, match=r"no model called 'fright'.*known models: freight_volume"):
+    with pytest.raises(
+        ConfigError, match=r"no model called 'fright'.*known models: freight_volume, search_relevance"
+    ):
         load_model_config("fright")
 
 
@@ -108,6 +117,16 @@ def test_unknown_model_lists_the_known_ones():
         ),
         (lambda r: r.update(entity_keys=["route"]), r"entity_keys names \['route'\]"),
         (lambda r: r["features"].update(lags_days=[7, 14]), r"lags_days \[7\] are not longer than"),
+        (
+            lambda r: r["features"].pop("kind"),
+            r"features\.kind: say which kind of features .*'lags', 'pair_stats'",
+        ),
+        (lambda r: r["features"].update(kind="embeddings"), r"features\.kind: .* \(got 'embeddings'\)"),
+        (lambda r: r["features"].update(lag=[1]), r"features\.lag: unknown field; allowed here: .*lags_days"),
+        (
+            lambda r: r["gates"].update(metric="ndcg_at_10"),
+            r"gates\.metric 'ndcg_at_10' does not fit .*ranking section",
+        ),
         (lambda r: r["triggers"].update(schedule="every night"), r"'every night' is not a cron"),
         (lambda r: r.update(target="region"), r"target 'region' must be numeric"),
         (

@@ -67,8 +67,17 @@ def test_disabled_gates_check_nothing(freight_config):
 
 def test_paired_bootstrap_is_seeded_and_brackets_the_observed_gain():
     champion, challenger = ACTUAL + RNG.normal(0, 9, 400), ACTUAL + RNG.normal(0, 6, 400)
-    first = paired_bootstrap(ACTUAL, champion, challenger, samples=500, confidence=0.9, seed=1)
-    assert first == paired_bootstrap(ACTUAL, champion, challenger, samples=500, confidence=0.9, seed=1)
+    champion_units, challenger_units = (champion - ACTUAL) ** 2, (challenger - ACTUAL) ** 2
+
+    def rmse(values, axis=-1):
+        return np.sqrt(np.mean(values, axis=axis))
+
+    def bootstrap(seed):
+        return paired_bootstrap(champion_units, challenger_units, rmse, higher_is_better=False,
+                                samples=500, confidence=0.9, seed=seed)  # fmt: skip
+
+    first = bootstrap(1)
+    assert first == bootstrap(1)
     gain, low, high = first
     assert low < gain < high
     assert gain == pytest.approx(

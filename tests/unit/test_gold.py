@@ -84,4 +84,4 @@ def test_holidays_come_from_the_configured_calendar(freight_config):
 
 
 def test_lookback_covers_the_longest_lag_and_window(freight_config):
-    assert lookback_start(AS_OF, freight_config.features) == AS_OF - timedelta(days=27)
+    assert lookback_start(AS_OF, freight_config) == AS_OF - timedelta(days=27)

@@ -1,0 +1,16 @@
+"""The entity key every layer after silver joins on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def entity_id(rows: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """One string key per entity (e.g. ``NOR-01>SOU-02``), the join key the feature store uses."""
+    joined = rows[keys[0]].astype("string")
+    for key in keys[1:]:
+        joined = joined + ">" + rows[key].astype("string")
+    return joined
