@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from pipelines.datasets import feature_columns
 from pipelines.features import ENTITY_ID, feature_store
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ class OnlineFeatures:
     def __init__(self, platform: PlatformConfig, config: ModelConfig) -> None:
         self.store = feature_store(platform)
         self.service = self.store.get_feature_service(config.features.feature_service)
-        self.columns = [*config.features.numeric, *config.features.categorical]
+        self.columns = feature_columns(config)
 
     def read(self, entity_ids: list[str]) -> dict[str, tuple[dict[str, Any], date | None]]:
         """Per entity: its features and the target day they are for (None when the store has

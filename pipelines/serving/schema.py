@@ -18,7 +18,8 @@ def request_model(config: ModelConfig, max_rows: int) -> type[BaseModel]:
     """``{"instances": [{<entity keys>, <timestamp column>, "features": {...}?}, ...]}``."""
     numeric: dict[str, Any] = {name: (float | None, ...) for name in config.features.numeric}
     categorical: dict[str, Any] = {name: (str | int, ...) for name in config.features.categorical}
-    features = create_model(f"{config.name}_features", __config__=_STRICT, **numeric, **categorical)
+    text: dict[str, Any] = {name: (str, ...) for name in config.features.text}
+    features = create_model(f"{config.name}_features", __config__=_STRICT, **numeric, **categorical, **text)
     keys: dict[str, Any] = {key: (str, Field(min_length=1)) for key in config.entity_keys}
     instance = create_model(  # type: ignore[call-overload]
         f"{config.name}_instance",

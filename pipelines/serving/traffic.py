@@ -8,6 +8,7 @@ import math
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipelines.datasets import feature_columns
 from pipelines.storage import PartitionKey
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def gold_instances(
 ) -> list[dict[str, Any]]:
     """One request instance per route and target day in [first, last], features inline."""
     horizon = timedelta(days=config.features.horizon_days)
-    columns = [*config.features.numeric, *config.features.categorical]
+    columns = feature_columns(config)
     instances = []
     for as_of in lakehouse.logical_dates("gold", config.source.name):
         if not first <= as_of + horizon <= last:
