@@ -1,6 +1,7 @@
 """The serving service: ``POST /predict`` scores instances with the registry's champion,
 reading each instance's features from the online store unless it carries them inline,
-and logs every prediction. ``/health`` (alive), ``/ready`` (a model is loaded),
+and logs every prediction. A ranking model also answers ``POST /rank`` (a query and its
+documents, see ``rank.py``). ``/health`` (alive), ``/ready`` (a model is loaded),
 ``/metrics`` (Prometheus)."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 import secrets
 import uuid
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from pipelines.errors import ConfigError
 from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
+from pipelines.serving.rank import add_rank_route
 from pipelines.serving.schema import Prediction, PredictResponse, request_model
 
 if TYPE_CHECKING:
@@ -104,16 +107,7 @@ def create_app(
         if wanted:
             if online is None:
                 raise HTTPException(422, "this service takes inline features only; send `features`")
-            try:
-                stored = await run_in_threadpool(online.read, wanted)  # blocking I/O off the loop
-            except Exception as error:  # the store is down or restarting: say so, keep serving
-                log.warning("online store unreachable: %s", error)
-                raise HTTPException(
-                    503,
-                    f"the online feature store is unreachable ({type(error).__name__}); retry"
-                    " shortly, or send the features inline",
-                    headers={"Retry-After": "5"},
-                ) from error
+            stored = await read_online(online, wanted)
         rows, sources, problems = [], [], []
         for position, (entity, instance) in enumerate(zip(entity_ids, instances, strict=True)):
             requested = getattr(instance, day)
@@ -166,31 +160,59 @@ def create_app(
         instances = body.instances
         rows, sources = await features_of(instances)
         scores = loaded.predict(rows)
-        request_id, logged_at = uuid.uuid4().hex, now()
-        predictions, records = [], []
-        for instance, row, source, score in zip(instances, rows, sources, scores, strict=True):
-            entity = ">".join(getattr(instance, key) for key in keys)
-            target_day, value = getattr(instance, day), float(score)
-            predictions.append(
-                Prediction(entity_id=entity, date=target_day, prediction=value, features_from=source)
-            )
-            records.append({
-                "request_id": request_id, "logged_at": logged_at, "model": config.name,
-                "model_version": loaded.version, "entity_id": entity, "target_date": target_day,
-                "features": _json_safe(row), "prediction": value,
-            })  # fmt: skip
-            metrics.predictions.observe(value)
-        app.state.log.submit(records)
-        metrics.rows.inc(len(records))
+        entities = [">".join(getattr(instance, key) for key in keys) for instance in instances]
+        days = [getattr(instance, day) for instance in instances]
+        request_id = record_predictions(loaded, entities, days, rows, scores)
+        predictions = [
+            Prediction(entity_id=entity, date=target_day, prediction=float(score), features_from=source)
+            for entity, target_day, score, source in zip(entities, days, scores, sources, strict=True)
+        ]
         answer = PredictResponse(
             model=config.name, version=loaded.version, request_id=request_id, predictions=predictions
         )
         return Response(answer.model_dump_json(), media_type="application/json")
 
+    def record_predictions(
+        loaded: LoadedModel, entities: list[str], days: list[date], rows: list[dict[str, Any]], scores: Any
+    ) -> str:
+        """Log one row per prediction (written by the log's thread); returns the request id."""
+        request_id, logged_at = uuid.uuid4().hex, now()
+        records = []
+        for entity, target_day, row, score in zip(entities, days, rows, scores, strict=True):
+            records.append({
+                "request_id": request_id, "logged_at": logged_at, "model": config.name,
+                "model_version": loaded.version, "entity_id": entity, "target_date": target_day,
+                "features": _json_safe(row), "prediction": float(score),
+            })  # fmt: skip
+            metrics.predictions.observe(float(score))
+        app.state.log.submit(records)
+        metrics.rows.inc(len(records))
+        return request_id
+
     # The body's model is built from the config at run time, so FastAPI is told its type here.
     predict.__annotations__["body"] = PredictRequest
     app.post("/predict", response_model=PredictResponse, dependencies=[Depends(authorize)])(predict)
+    if config.ranking is not None:
+        add_rank_route(
+            app, config, follower, online, record_predictions, Depends(authorize), serving.max_batch_rows
+        )
     return Guard(app, metrics, serving.max_body_bytes)
+
+
+async def read_online(
+    online: OnlineFeatures, entity_ids: list[str]
+) -> dict[str, tuple[dict[str, Any], date | None]]:
+    """The online store's rows for ``entity_ids``; a 503 with Retry-After when it is down."""
+    try:
+        return await run_in_threadpool(online.read, entity_ids)  # blocking I/O off the loop
+    except Exception as error:  # the store is down or restarting: say so, keep serving
+        log.warning("online store unreachable: %s", error)
+        raise HTTPException(
+            503,
+            f"the online feature store is unreachable ({type(error).__name__}); retry"
+            " shortly, or send the features inline",
+            headers={"Retry-After": "5"},
+        ) from error
 
 
 def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
