@@ -47,6 +47,7 @@ ui: install
 bench: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/train_text.py
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/drift.py
