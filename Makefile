@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Compose v2 (the docker plugin) where installed, else Debian's docker-compose.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose) -p conveyor
 
-.PHONY: install system demo test lint typecheck bench ui lock clean secrets up down
+.PHONY: install system demo test e2e lint typecheck bench ui lock clean secrets up down
 
 install: $(STAMP)
 
@@ -40,6 +40,10 @@ typecheck: install
 
 test: install system lint typecheck
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+# The browser tests alone: Airflow's UI in headless Chromium (about 4 minutes; also in `make test`).
+e2e: install system
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 ui: install
 	scripts/ui.sh

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 from conveyor.dag_support import START_DATE, default_args, model_configs
+from conveyor.forms import rollback_params
 from conveyor.operators.step import conveyor_task
 
 DOC = """
@@ -23,15 +24,7 @@ def build_rollback_dag(config):
         catchup=False,
         max_active_runs=1,
         default_args={**default_args(config), "retries": 1},
-        params={
-            "version": Param(
-                type="string",
-                pattern="^[0-9]+$",
-                title="Version",
-                description="The registered model version to make champion again.",
-            ),
-            "reason": Param("rollback", type="string", minLength=1, title="Reason"),
-        },
+        params=rollback_params(config),
         tags=["conveyor", config.name, "rollback"],
         doc_md=DOC.format(model=config.name),
         description=f"Point {config.name}'s champion at an earlier version",

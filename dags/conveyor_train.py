@@ -11,7 +11,7 @@ outside alerting system (DAG run ``conf``: ``{"reason": "..."}``).
 from __future__ import annotations
 
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, task
 from conveyor.dag_support import (
     RUN_DAY,
     START_DATE,
@@ -21,6 +21,7 @@ from conveyor.dag_support import (
     promotion_branch,
     trigger_reason,
 )
+from conveyor.forms import train_params
 from conveyor.operators.step import conveyor_task
 
 DOC = """
@@ -50,21 +51,6 @@ def _schedule(config):
     )
 
 
-def _params(config):
-    return {
-        "reason": Param("manual", type="string", minLength=1, title="Reason",
-                        description="Why you are retraining; recorded in the model version's lineage."),
-        "overrides": Param({}, type="object", title="Hyperparameter overrides",
-                           description=f"e.g. {{\"epochs\": 12}}; allowed: {', '.join(config.model.params)}"),
-        "force_promote": Param(False, type="boolean", title="Force promotion",
-                               description="Promote even if the gates say no. Needs who and why."),
-        "requested_by": Param("", type="string", title="Requested by",
-                              description="Who forces the promotion (required with force)."),
-        "justification": Param("", type="string", title="Justification",
-                               description="Why the gates may be overridden (required with force)."),
-    }  # fmt: skip
-
-
 def build_train_dag(config):
     model = ["-m", config.name]
     xcom = "ti.xcom_pull(task_ids='{}')"
@@ -75,7 +61,7 @@ def build_train_dag(config):
         catchup=False,
         max_active_runs=1,  # one training of a model at a time: triggers queue, never pile up
         default_args=default_args(config),
-        params=_params(config),
+        params=train_params(config),
         tags=["conveyor", config.name, "train"],
         doc_md=DOC.format(
             model=config.name, model_type=config.model.type, seed=config.model.seed, mode=config.gates.mode
@@ -115,7 +101,8 @@ def build_train_dag(config):
             "promote_model",
             ["promote", *model, "--version", "{{ " + xcom.format("register_model") + "['version'] }}",
              "{{ '--force' if params.force_promote else '--no-force' }}",
-             "--requested-by", "{{ params.requested_by }}", "--reason", "{{ params.justification }}"],
+             "--requested-by", "{{ params.requested_by or '' }}",
+             "--reason", "{{ params.justification or '' }}"],
         )  # fmt: skip
         keep_champion = EmptyOperator(task_id="keep_champion")
         branch = choose_promotion()

@@ -2,8 +2,8 @@
 # The Airflow image: api-server, scheduler, dag-processor and triggerer of the compose
 # stack, with our DAGs and plugins. Tasks do not run here (they run in the task image,
 # through the Docker socket proxy), so neither torch nor the ML stack is installed: only
-# Airflow, its providers, and what the DAG files import to read the model configs, all
-# at the versions requirements.lock pins.
+# Airflow, its providers, what the DAG files import to read the model configs, and
+# MLflow's client for the Models view, all at the versions requirements.lock pins.
 FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -26,7 +26,7 @@ COPY requirements.lock ./
 RUN pip install --no-cache-dir --constraint requirements.lock \
         apache-airflow apache-airflow-providers-docker apache-airflow-providers-cncf-kubernetes \
         apache-airflow-providers-standard apache-airflow-providers-postgres asyncpg psycopg2-binary \
-        pydantic pyyaml croniter
+        pydantic pyyaml croniter mlflow-skinny
 
 COPY pyproject.toml README.md ./
 COPY pipelines ./pipelines

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("conveyor.registry")
 CHAMPION, CHALLENGER = "champion", "challenger"
+CHAMPION_HISTORY = "champion-history.jsonl"
 
 
 class PromotionConflictError(ConveyorError):
@@ -111,6 +112,23 @@ class AliasMove:
     previous: str | None
 
 
+def record_champion_move(platform: PlatformConfig, move: AliasMove, action: str) -> None:
+    """Append the move to ``reports/<model>/champion-history.jsonl``.
+
+    MLflow keeps only where an alias points now, so this append-only file is the history of
+    champion changes. The time is when the alias moved (an audit record, not a step's input).
+    """
+    import json
+    from datetime import UTC, datetime
+
+    import fsspec
+
+    entry = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "action": action,
+             "version": move.version, "previous": move.previous}  # fmt: skip
+    with fsspec.open(f"{platform.reports_uri}/{move.model}/{CHAMPION_HISTORY}", "a", auto_mkdir=True) as out:
+        out.write(json.dumps(entry) + "\n")
+
+
 def promote(
     client: MlflowClient,
     platform: PlatformConfig,
@@ -139,6 +157,8 @@ def promote(
         client.set_model_version_tag(model, version, "conveyor.promoted_from", str(current))
         if alias_version(client, model, CHALLENGER) == version:
             client.delete_registered_model_alias(model, CHALLENGER)  # no longer a challenger
+        record_champion_move(platform, AliasMove(model, CHAMPION, version, current), "promote")
+        record_versions(client, platform, model)
     log.info("%s: champion %s -> %s", model, current, version)
     return AliasMove(model, CHAMPION, version, current)
 
@@ -160,8 +180,30 @@ def rollback(client: MlflowClient, platform: PlatformConfig, model: str, version
             return AliasMove(model, CHAMPION, version, current)
         client.set_registered_model_alias(model, CHAMPION, version)
         client.set_model_version_tag(model, version, "conveyor.rolled_back_from", str(current))
+        record_champion_move(platform, AliasMove(model, CHAMPION, version, current), "rollback")
+        record_versions(client, platform, model)
     log.info("%s: rolled back champion %s -> %s", model, current, version)
     return AliasMove(model, CHAMPION, version, current)
+
+
+def versions_file(home: Path, model: str) -> Path:
+    """Where the versions of ``model`` are listed for readers that must not open the
+    registry: the rollback DAG's form offers them, and a DAG file parses with no I/O to a
+    database (conveyor.forms.registered_versions)."""
+    return home / "registry" / f"{model}.versions.json"
+
+
+def record_versions(client: MlflowClient, platform: PlatformConfig, model: str) -> None:
+    """Write the registered versions of ``model`` and its champion to ``versions_file``;
+    called under the alias lock each time the champion moves."""
+    import json
+
+    versions = sorted((str(v.version) for v in client.search_model_versions(f"name='{model}'")), key=int)
+    path = versions_file(Path(platform.home), model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_suffix(".tmp")  # renamed into place: a reader never sees half a file
+    staged.write_text(json.dumps({"versions": versions, "champion": alias_version(client, model, CHAMPION)}))
+    staged.replace(path)
 
 
 def resolve_reference(client: MlflowClient, reference: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES=False
 AIRFLOW_PORT="${AIRFLOW_PORT:-8080}" MLFLOW_PORT="${MLFLOW_PORT:-5000}"
 export PATH="$PWD/.venv/bin:$PATH"  # airflow standalone starts its parts by name
 mkdir -p "$AIRFLOW_HOME"
+export CONVEYOR_MLFLOW_UI_URL="http://127.0.0.1:$MLFLOW_PORT"  # the Models view links runs there
 
 .venv/bin/airflow db migrate > "$AIRFLOW_HOME/migrate.log"
 .venv/bin/airflow pools set gpu 1 "one GPU per training" > /dev/null

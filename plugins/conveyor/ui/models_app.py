@@ -1,0 +1,103 @@
+"""The Models view's FastAPI app, mounted by Airflow's API server at ``/conveyor``.
+
+Every route needs an Airflow login (the JWT the UI keeps in its ``_token`` cookie, or an
+``Authorization: Bearer`` header from ``POST /auth/token``), checked by Airflow's own
+``get_user``; a model is shown only to a user its DAGs may be read by, as Airflow's auth
+manager decides. Routes are plain ``def``: the registry and files are read in a worker
+thread, not on the API server's event loop."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+URL_PREFIX = "/conveyor"
+REPORT_NAME = re.compile(r"^drift-\d{4}-\d{2}-\d{2}\.html$")
+
+
+async def current_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+) -> Any:
+    """Airflow's own check of the JWT (header first, then the UI's cookie): 401 without
+    one, 403 for one that is not valid. Imported here, not at the top: every Airflow
+    process loads plugins, and only the API server needs its security module."""
+    from airflow.api_fastapi.core_api.security import get_user
+
+    return await get_user(request, None, bearer)
+
+
+def readable_models(user: Annotated[Any, Depends(current_user)]) -> list[str]:
+    """The configured models whose train DAG ``user`` may read."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    from pipelines.config import model_names
+
+    def may_read(name: str) -> bool:
+        details = DagDetails(id=f"{name}__train")
+        return get_auth_manager().is_authorized_dag(method="GET", details=details, user=user)
+
+    return [name for name in model_names() if may_read(name)]
+
+
+Readable = Annotated[list[str], Depends(readable_models)]
+
+
+def load_views(names: list[str]) -> list[dict[str, Any]]:
+    """The Models view's data for ``names``, from this environment's registry and reports."""
+    from pipelines.config import load_model_config, load_platform_config
+    from pipelines.registry import mlflow_client
+    from pipelines.ui.models import model_view
+
+    platform = load_platform_config()
+    client = mlflow_client(platform)
+    return [model_view(platform, load_model_config(name), client) for name in names]
+
+
+def _one(model: str, readable: list[str]) -> str:
+    if model not in readable:  # unknown, or not this user's to read: the same answer
+        raise HTTPException(status_code=404, detail=f"no model {model!r} you may read")
+    return model
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Conveyor models", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/api/models")
+    def list_models(readable: Readable) -> dict[str, Any]:
+        return {"models": load_views(readable)}
+
+    @app.get("/api/models/{model}")
+    def get_model(model: str, readable: Readable) -> dict[str, Any]:
+        return load_views([_one(model, readable)])[0]
+
+    @app.get("/models", response_class=HTMLResponse)
+    def models_page(request: Request, readable: Readable) -> str:
+        from conveyor.ui.models_page import render_page
+
+        app_root = str(request.scope.get("root_path", "")).rstrip("/")
+        return render_page(load_views(readable), app_root=app_root,
+                           airflow_root=app_root.removesuffix(URL_PREFIX))  # fmt: skip
+
+    @app.get("/models/{model}/reports/{name}", response_class=HTMLResponse)
+    def drift_report(model: str, name: str, readable: Readable) -> str:
+        """Evidently's HTML report, from the reports folder (which the browser cannot reach)."""
+        import fsspec
+
+        from pipelines.config import load_platform_config
+
+        if not REPORT_NAME.match(name):
+            raise HTTPException(status_code=404, detail=f"{name!r} is not a drift report")
+        uri = f"{load_platform_config().reports_uri}/{_one(model, readable)}/{name}"
+        fs, path = fsspec.core.url_to_fs(uri)
+        if not fs.exists(path):
+            raise HTTPException(status_code=404, detail=f"no report {name} for {model}")
+        with fs.open(path, "r") as report:
+            return str(report.read())
+
+    return app

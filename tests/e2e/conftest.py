@@ -1,0 +1,106 @@
+"""Browser tests' fixtures: a home with a freight_volume champion, a real Airflow on a fresh
+PostgreSQL database serving it, and a headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import POSTGRES_SERVER
+from tests.e2e.airflow_stack import AirflowStack
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+TRAINED_AS_OF = date(2024, 4, 30)
+CHROMIUM = Path("/usr/bin/chromium")
+# Chromium's own calls home (updates, sync, QUIC probes) are refused on a closed network.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+# Kept after the run (gitignored, but for the README's images): one screenshot per page.
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def e2e_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose freight_volume champion (version 1) was trained as of April 30."""
+    from pipelines.config import load_model_config, load_platform_config
+    from pipelines.cycle import run_training_cycle
+    from pipelines.registry import mlflow_client
+    from pipelines.storage import Lakehouse
+
+    home = tmp_path_factory.mktemp("e2e-home")
+    shutil.copytree(prepared_lakehouse, home / "lakehouse")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(home))
+        patch.delenv("CONVEYOR_ENV", raising=False)
+        platform, config = load_platform_config(), load_model_config("freight_volume")
+        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+    return home
+
+
+@pytest.fixture(scope="session")
+def airflow_database() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL, dropped after the session."""
+    import sqlalchemy
+
+    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    name = f"conveyor_e2e_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES_SERVER}/{name}"
+    finally:
+        with server.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def airflow(e2e_home: Path, airflow_database: str, tmp_path_factory: pytest.TempPathFactory):
+    stack = AirflowStack(e2e_home, tmp_path_factory.mktemp("e2e-airflow"), airflow_database)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium with `make system`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    # Tall enough that a trigger form's dialog fits whole in its screenshot.
+    context = browser.new_context(viewport={"width": 1400, "height": 1700})
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

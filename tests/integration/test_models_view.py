@@ -1,0 +1,87 @@
+"""The Models view inside a real Airflow API server (simple auth manager, our plugins
+folder) on a home with a champion: no login, no data; a login sees the champion; the page
+loads with the cookie the UI keeps; the UI's navigation lists it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+USER, PASSWORD = "operator", "a-long-random-secret"
+
+
+@pytest.fixture
+def api_server(tmp_path: Path, served_home: Path):
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({USER: PASSWORD}))
+    env = {
+        **os.environ,
+        "CONVEYOR_HOME": str(served_home),
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # The least a login can be: one who may only look.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    port = free_port()
+    log_path = tmp_path / "api-server.log"
+    server = subprocess.Popen([airflow, "api-server", "--port", str(port)], env=env,
+                              stdout=log_path.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError(f"the API server did not come up: {log_path.read_text()[-2000:]}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_models_view_needs_a_login_and_shows_the_champion(api_server):
+    data = f"{api_server}/conveyor/api/models"
+    for refused in [httpx.get(data), httpx.get(f"{api_server}/conveyor/models"),
+                    httpx.get(data, headers={"Authorization": "Bearer not-a-token"}),
+                    httpx.get(data, cookies={"_token": "not-a-token"})]:  # fmt: skip
+        assert refused.status_code in (401, 403), refused.text
+        assert "freight_volume" not in refused.text
+
+    token = httpx.post(f"{api_server}/auth/token", json={"username": USER, "password": PASSWORD}).json()[
+        "access_token"
+    ]
+    models = httpx.get(data, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    assert models.status_code == 200, models.text
+    freight = {m["model"]: m for m in models.json()["models"]}["freight_volume"]
+    assert freight["champion"]["version"] == "1"
+    assert freight["champion"]["trigger_reason"] == "manual"
+    assert freight["champion"]["gate"]["promote"] == "true"
+    assert [(m["action"], m["version"]) for m in freight["champion_history"]] == [("promote", "1")]
+
+    # The UI's login keeps the token in this cookie; the page inside the UI's iframe sends it.
+    page = httpx.get(f"{api_server}/conveyor/models", cookies={"_token": token}, timeout=60)
+    assert page.status_code == 200, page.text
+    assert 'href="/dags/freight_volume__train">Retrain' in page.text and page.text.count("<svg") >= 3
+
+    plugins = httpx.get(f"{api_server}/api/v2/plugins", headers={"Authorization": f"Bearer {token}"}).json()
+    views = [view for plugin in plugins["plugins"] for view in plugin["external_views"]]
+    assert {"name": "Models", "href": "conveyor/models", "url_route": "models"}.items() <= views[0].items()
