@@ -5,7 +5,8 @@ They come late (the freight source reports a day 1-3 days after it happened, and
 restate it), so each load takes everything reported over the last
 ``source.max_report_delay_days`` and upserts it: a restated day replaces its earlier value.
 The default source is the lakehouse's silver layer, where validated batches already carry
-the actuals; ``--file`` loads a CSV or Parquet file from elsewhere instead.
+the actuals; ``--file`` loads a CSV or Parquet file from elsewhere instead. Silver also
+gives monitoring the slice columns a model does not read as features (``slices_from_silver``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pipelines.datasets import label_rows
 from pipelines.errors import MissingInputError
 from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP
 from pipelines.gold import entity_id
+from pipelines.storage import PartitionKey
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +48,30 @@ def from_silver(lakehouse: Lakehouse, config: ModelConfig, as_of: date) -> pd.Da
     return labels.rename(columns={EVENT_TIMESTAMP: "target_date", config.target: "actual"}).assign(
         target_date=lambda f: f["target_date"].dt.date
     )
+
+
+def slices_from_silver(
+    lakehouse: Lakehouse, config: ModelConfig, columns: list[str], first: date, last: date
+) -> pd.DataFrame:
+    """What silver recorded with each actual dated ``first`` .. ``last`` (``entity_id``,
+    ``target_date`` and ``columns``, the latest report winning): the slice columns of a
+    model that does not read them as features (a search's topic and language), so that
+    its live error can still be cut by them."""
+    import pandas as pd
+
+    source, day = config.source.name, config.timestamp_column
+    reported_by = last + timedelta(days=config.source.max_report_delay_days)
+    logical = [d for d in lakehouse.logical_dates("silver", source) if first <= d <= reported_by]
+    if not logical:
+        return pd.DataFrame(columns=[ENTITY_ID, "target_date", *columns])
+    frames = [lakehouse.read_frame(PartitionKey("silver", source, d)).assign(_reported=d) for d in logical]
+    silver = pd.concat(frames, ignore_index=True).sort_values("_reported", kind="stable")
+    silver = silver.assign(target_date=pd.to_datetime(silver[day]).dt.date)
+    silver = silver[(silver["target_date"] >= first) & (silver["target_date"] <= last)]
+    silver = silver.drop_duplicates([*config.entity_keys, "target_date"], keep="last")
+    return silver.assign(**{ENTITY_ID: entity_id(silver, config.entity_keys)})[
+        [ENTITY_ID, "target_date", *columns]
+    ].reset_index(drop=True)
 
 
 def from_file(path: str, config: ModelConfig) -> pd.DataFrame:

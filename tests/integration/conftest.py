@@ -9,13 +9,15 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from pipelines.airflow_local import airflow_environment
-from pipelines.config import load_model_config, load_platform_config
+from pipelines.config import ModelConfig, load_model_config, load_platform_config
 from pipelines.cycle import run_training_cycle
 from pipelines.registry import mlflow_client
 from pipelines.storage import Lakehouse
@@ -91,17 +93,20 @@ def airflow_env(model_home: Path, tmp_path: Path) -> dict[str, str]:
     return airflow_environment(model_home, tmp_path / "airflow")
 
 
-def serve_traffic(first: date, last: date, batch_size: int = 50) -> int:
-    """Requests for target days [first, last], with the generator's features, answered by
-    the champion through the service in process; returns the rows served. Leaving the
-    client shuts the service down, which writes the prediction log."""
+def serve_traffic(first: date, last: date, batch_size: int = 50, model: str = "freight_volume") -> int:
+    """Requests for target days [first, last], answered by the model's champion through the
+    service in process; returns the rows served. Leaving the client shuts the service
+    down, which writes the prediction log. Freight asks for every route gold has
+    features for; a ranking model for the results its source's logs show (see
+    ``logged_instances``)."""
     from fastapi.testclient import TestClient
 
     from pipelines.serving.app import service
     from pipelines.serving.traffic import gold_instances, send
 
-    platform, config = load_platform_config(), load_model_config("freight_volume")
-    instances = gold_instances(Lakehouse(platform.lakehouse_uri), config, first, last)
+    platform, config = load_platform_config(), load_model_config(model)
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    instances = (logged_instances if config.ranking else gold_instances)(lakehouse, config, first, last)
     token = platform.serving.api_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with TestClient(service(platform, config, online=False), headers=headers) as http:
@@ -111,6 +116,32 @@ def serve_traffic(first: date, last: date, batch_size: int = 50) -> int:
             time.sleep(0.1)
         send(http, instances, batch_size)
     return len(instances)
+
+
+def logged_instances(
+    lakehouse: Lakehouse, config: ModelConfig, first: date, last: date
+) -> list[dict[str, Any]]:
+    """What a search service is asked on each target day in [first, last]: to rank the
+    results its logs (silver) show for that day, with the features gold computed for
+    them. A pair gold has no features for yet (never shown before) is left out, as the
+    training sets leave it out."""
+    from pipelines.actuals import slices_from_silver
+    from pipelines.datasets import feature_columns
+    from pipelines.storage import PartitionKey
+
+    horizon, columns = timedelta(days=config.features.horizon_days), feature_columns(config)
+    shown = slices_from_silver(lakehouse, config, [], first, last)
+    instances = []
+    for day, pairs in shown.groupby("target_date", sort=True):
+        gold = lakehouse.read_frame(PartitionKey("gold", config.source.name, day - horizon))
+        rows = pairs[["entity_id"]].merge(gold, on="entity_id").sort_values("entity_id")
+        for row in rows[[*config.entity_keys, *columns]].to_dict("records"):
+            features = {c: None if pd.isna(row[c]) else row[c] for c in columns}
+            instances.append(
+                {k: row[k] for k in config.entity_keys}
+                | {config.timestamp_column: day.isoformat(), "features": features}
+            )
+    return instances
 
 
 @pytest.fixture

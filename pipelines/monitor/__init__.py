@@ -1,0 +1,22 @@
+"""Monitoring the champion: live error against actuals, and drift of what it is asked about.
+
+- Performance (``performance``): the champion's served predictions (the prediction log)
+  joined with the actuals that have arrived since (``conveyor actuals ingest``); the error,
+  or for a ranking model NDCG@10 and MRR per result list, over the recent window, overall
+  and per slice, against the config's threshold.
+- Drift (``drift``): Evidently compares what the service was asked, and what it answered,
+  with the champion's own test set and test predictions, found through its lineage; text
+  features with Evidently's text drift (``text_drift``).
+
+Both write a JSON summary (and drift its HTML report) to ``reports/<model>/`` and log them
+on the champion's MLflow run (``checks``). The monitor DAG's sensors read exactly these
+results.
+"""
+
+from __future__ import annotations
+
+from pipelines.monitor.checks import TRIGGERED_REASONS, CheckResult, cooldown_active
+from pipelines.monitor.drift import check_drift
+from pipelines.monitor.performance import check_performance
+
+__all__ = ["TRIGGERED_REASONS", "CheckResult", "check_drift", "check_performance", "cooldown_active"]

@@ -1,0 +1,79 @@
+"""What every monitoring check shares: its result, the champion it judges, the retrain
+cooldown, and where the result is written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+
+from pipelines.errors import MissingInputError
+from pipelines.lineage import from_tags
+from pipelines.registry import CHAMPION, alias_version
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from mlflow import MlflowClient
+
+    from pipelines.config import ModelConfig
+
+TRIGGERED_REASONS = ("performance", "data shift")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One monitoring check: its value against its threshold, and whether to retrain."""
+
+    check: str
+    model: str
+    as_of: str
+    champion_version: str
+    value: float | None
+    threshold: float
+    rows: int
+    breached: bool
+    cooldown_active: bool
+    details: dict[str, Any]
+    report_uri: str
+
+    @property
+    def should_retrain(self) -> bool:
+        return self.breached and not self.cooldown_active
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "should_retrain": self.should_retrain}
+
+
+def champion_of(client: MlflowClient, config: ModelConfig) -> tuple[str, dict[str, str], str]:
+    """The champion's version, lineage and run id; MissingInputError when there is none."""
+    version = alias_version(client, config.name, CHAMPION)
+    if version is None:
+        raise MissingInputError(f"{config.name} has no champion yet; train and promote one first")
+    found = client.get_model_version(config.name, version)
+    return version, from_tags(dict(found.tags)), str(found.run_id)
+
+
+def cooldown_active(client: MlflowClient, config: ModelConfig, now: datetime) -> bool:
+    """True when a triggered (not manual) training of the model started within the cooldown."""
+    experiment = client.get_experiment_by_name(config.name)
+    if experiment is None or config.triggers.cooldown_minutes == 0:
+        return False
+    since = now - timedelta(minutes=config.triggers.cooldown_minutes)
+    recent = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"attributes.start_time >= {int(since.timestamp() * 1000)}",
+        max_results=200,
+    )
+    return any(run.data.tags.get("conveyor.trigger_reason") in TRIGGERED_REASONS for run in recent)
+
+
+def write_summary(client: MlflowClient, run_id: str, result: CheckResult) -> None:
+    """The result as JSON next to its report, and on the champion's MLflow run."""
+    with fsspec.open(result.report_uri.replace(".html", ".json"), "w", auto_mkdir=True) as out:
+        out.write(json.dumps(result.to_dict(), indent=2, default=str))
+    client.log_text(run_id, json.dumps(result.to_dict(), indent=2, default=str),
+                    f"monitoring/{result.check}-{result.as_of}.json")  # fmt: skip
