@@ -72,8 +72,31 @@ def cooldown_active(client: MlflowClient, config: ModelConfig, now: datetime) ->
 
 
 def write_summary(client: MlflowClient, run_id: str, result: CheckResult) -> None:
-    """The result as JSON next to its report, and on the champion's MLflow run."""
+    """The result as JSON next to its report, with a chart of this check's history up to
+    it (``<check>-<day>.svg``, the Models view's chart), both also on the champion's run."""
     with fsspec.open(result.report_uri.replace(".html", ".json"), "w", auto_mkdir=True) as out:
         out.write(json.dumps(result.to_dict(), indent=2, default=str))
     client.log_text(run_id, json.dumps(result.to_dict(), indent=2, default=str),
                     f"monitoring/{result.check}-{result.as_of}.json")  # fmt: skip
+    chart = history_chart(result)
+    with fsspec.open(result.report_uri.replace(".html", ".svg"), "w", auto_mkdir=True) as out:
+        out.write(chart)
+    client.log_text(run_id, chart, f"monitoring/{result.check}-{result.as_of}.svg")
+
+
+def history_chart(result: CheckResult) -> str:
+    """This check's value per day so far (from the summaries written before it, and this
+    one), breaches in red, against the threshold."""
+    from pipelines.ui.checks import check_history
+    from pipelines.ui.svg_charts import line_chart
+
+    reports_uri = result.report_uri.rsplit("/", 2)[0]
+    points = [p for p in check_history(reports_uri, result.model)[result.check] if p["as_of"] <= result.as_of]
+    what = "drift share" if result.check == "drift" else f"live {result.details.get('metric', 'metric')}"
+    return line_chart(
+        [p["as_of"] for p in points],
+        [p["value"] for p in points],
+        title=f"{result.model}: {what} by day (red: breached)",
+        threshold=result.threshold,
+        flagged=[p["breached"] for p in points],
+    )

@@ -1,5 +1,6 @@
-"""Small line charts as inline SVG: drawn on the server, so the page needs no script, no
-plotting library in the Airflow image and no network."""
+"""Small line charts as SVG: drawn on the server, so the Models view needs no script, no
+plotting library in the Airflow image and no network; the monitor saves the same charts
+with each run."""
 
 from __future__ import annotations
 
