@@ -68,7 +68,7 @@ def run_training_cycle(
     )
     evaluated = training.evaluate(platform, config, client, lakehouse, run_id)
     decision = promotion.gate(platform, config, client, run_id)
-    version = promotion.register(config, client, run_id)
+    version = promotion.register(platform, config, client, run_id)
     moved = promotion.promote_version(platform, config, client, version) if decision.promote else None
     return CycleResult(run_id, version, decision, evaluated.evaluation.overall, moved)
 

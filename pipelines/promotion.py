@@ -77,7 +77,7 @@ def gate(platform: PlatformConfig, config: ModelConfig, client: MlflowClient, ru
     return decision
 
 
-def register(config: ModelConfig, client: MlflowClient, run_id: str) -> str:
+def register(platform: PlatformConfig, config: ModelConfig, client: MlflowClient, run_id: str) -> str:
     """Register the run's model as a new version (alias ``challenger``) with its lineage."""
     from mlflow.exceptions import MlflowException, RestException
 
@@ -86,7 +86,7 @@ def register(config: ModelConfig, client: MlflowClient, run_id: str) -> str:
         tags = {k: v for k, v in run.data.tags.items() if k.startswith(TAG)}
         if f"{TAG}gate.promote" not in tags:
             raise ConveyorError(f"run {run_id} has not been through its gates; run `conveyor gate` first")
-        return register_version(client, config.name, tags[f"{TAG}model_uri"], run_id, tags)
+        return register_version(client, platform, config.name, tags[f"{TAG}model_uri"], run_id, tags)
     except RestException:
         raise  # the registry answered, with an error of its own: not an outage
     except (MlflowException, OSError) as error:  # refused, timed out, or failing after retries

@@ -65,13 +65,19 @@ def alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
 
 
 def register_version(
-    client: MlflowClient, model: str, model_uri: str, run_id: str, tags: dict[str, str]
+    client: MlflowClient,
+    platform: PlatformConfig,
+    model: str,
+    model_uri: str,
+    run_id: str,
+    tags: dict[str, str],
 ) -> str:
     """Register the run's model as a new version with its lineage, and make it ``challenger``.
 
     The version is created with every tag at once, so no version exists without lineage.
     Idempotent: a retry after a failure (the registry went away after the version was
     created, before the alias moved) finds the run's version instead of adding another.
+    The versions file (what the rollback form offers) lists it from then on.
     """
     from mlflow.exceptions import MlflowException
 
@@ -89,6 +95,8 @@ def register_version(
         created = client.create_model_version(model, model_uri, run_id=run_id, tags=tags, model_id=model_id)
         version = str(created.version)
     client.set_registered_model_alias(model, CHALLENGER, version)
+    with alias_lock(platform, model):
+        record_versions(client, platform, model)
     log.info("registered %s version %s as %s", model, version, CHALLENGER)
     return version
 
@@ -195,7 +203,7 @@ def versions_file(home: Path, model: str) -> Path:
 
 def record_versions(client: MlflowClient, platform: PlatformConfig, model: str) -> None:
     """Write the registered versions of ``model`` and its champion to ``versions_file``;
-    called under the alias lock each time the champion moves."""
+    called under the alias lock each time a version is registered or the champion moves."""
     import json
 
     versions = sorted((str(v.version) for v in client.search_model_versions(f"name='{model}'")), key=int)

@@ -167,7 +167,7 @@ def register(model: ModelOption, run_id: RunOption, as_json: JsonOption = False)
     from pipelines.promotion import register as register_step
 
     platform, config, _ = load_context(model)
-    version = register_step(config, tracking_client(platform), run_id)
+    version = register_step(platform, config, tracking_client(platform), run_id)
     emit({"version": version}, as_json, f"registered {config.name} version {version} (challenger)")
 
 

@@ -122,7 +122,7 @@ def test_a_concurrent_promotion_loses_the_race_cleanly(env):
         )
         training.evaluate(platform, dry_run, client, lakehouse, run_id)
         assert promotion.gate(platform, dry_run, client, run_id).champion_version == "1"
-        versions.append(promotion.register(dry_run, client, run_id))
+        versions.append(promotion.register(platform, dry_run, client, run_id))
 
     promotion.promote_version(platform, dry_run, client, versions[0])
     with pytest.raises(

@@ -61,12 +61,12 @@ def test_a_registry_outage_during_registration_changes_nothing_and_a_retry_regis
     with pytest.raises(
         RegistryUnavailableError, match=r"is not registered as challenger and the champion is unchanged"
     ):
-        promotion.register(config, client, run_id)
+        promotion.register(platform, config, client, run_id)
 
     server.start()
     assert [v.version for v in client.search_model_versions(f"name='{config.name}'")] == ["1"]
     assert alias_version(client, config.name, CHAMPION) == "1"
-    assert promotion.register(config, client, run_id) == "2"
-    assert promotion.register(config, client, run_id) == "2", "a second retry registers nothing new"
+    assert promotion.register(platform, config, client, run_id) == "2"
+    assert promotion.register(platform, config, client, run_id) == "2", "a second retry registers nothing new"
     assert alias_version(client, config.name, CHALLENGER) == "2"
     assert alias_version(client, config.name, CHAMPION) == "1"
