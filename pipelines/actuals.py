@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from pipelines.datasets import label_rows
+from pipelines.datasets import label_rows, latest_reports
 from pipelines.errors import MissingInputError
 from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP
 from pipelines.gold import entity_id
-from pipelines.storage import PartitionKey
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,16 +58,12 @@ def slices_from_silver(
     its live error can still be cut by them."""
     import pandas as pd
 
-    source, day = config.source.name, config.timestamp_column
     reported_by = last + timedelta(days=config.source.max_report_delay_days)
-    logical = [d for d in lakehouse.logical_dates("silver", source) if first <= d <= reported_by]
-    if not logical:
+    silver = latest_reports(lakehouse, config, first, reported_by)
+    if silver is None:
         return pd.DataFrame(columns=[ENTITY_ID, "target_date", *columns])
-    frames = [lakehouse.read_frame(PartitionKey("silver", source, d)).assign(_reported=d) for d in logical]
-    silver = pd.concat(frames, ignore_index=True).sort_values("_reported", kind="stable")
-    silver = silver.assign(target_date=pd.to_datetime(silver[day]).dt.date)
+    silver = silver.assign(target_date=pd.to_datetime(silver[config.timestamp_column]).dt.date)
     silver = silver[(silver["target_date"] >= first) & (silver["target_date"] <= last)]
-    silver = silver.drop_duplicates([*config.entity_keys, "target_date"], keep="last")
     return silver.assign(**{ENTITY_ID: entity_id(silver, config.entity_keys)})[
         [ENTITY_ID, "target_date", *columns]
     ].reset_index(drop=True)

@@ -72,6 +72,21 @@ def read_dataset(uri: str) -> pd.DataFrame:
         ) from None
 
 
+def latest_reports(lakehouse: Lakehouse, config: ModelConfig, first: date, last: date) -> pd.DataFrame | None:
+    """Silver rows of the batches reported ``first`` .. ``last``: one row per entity and day,
+    the latest report winning (a restated day replaces its earlier value); None when silver
+    has no batch in that range."""
+    import pandas as pd
+
+    source = config.source.name
+    days = [d for d in lakehouse.logical_dates("silver", source) if first <= d <= last]
+    if not days:
+        return None
+    frames = [lakehouse.read_frame(PartitionKey("silver", source, d)).assign(_reported=d) for d in days]
+    silver = pd.concat(frames, ignore_index=True).sort_values("_reported", kind="stable")
+    return silver.drop_duplicates([*config.entity_keys, config.timestamp_column], keep="last")
+
+
 def label_rows(
     lakehouse: Lakehouse, config: ModelConfig, as_of: date, *, reported_since: date | None = None
 ) -> pd.DataFrame:
@@ -79,15 +94,10 @@ def label_rows(
     per entity and day, the latest report winning."""
     import pandas as pd
 
-    source = config.source.name
-    since = reported_since or date.min
-    days = [d for d in lakehouse.logical_dates("silver", source) if since <= d <= as_of]
-    if not days:
+    silver = latest_reports(lakehouse, config, reported_since or date.min, as_of)
+    if silver is None:
+        source = config.source.name
         raise MissingInputError(f"silver has no {source} partitions up to {as_of}; ingest and validate first")
-    frames = [lakehouse.read_frame(PartitionKey("silver", source, d)).assign(_reported=d) for d in days]
-    silver = pd.concat(frames, ignore_index=True).sort_values("_reported")
-    keys = [*config.entity_keys, config.timestamp_column]
-    silver = silver.drop_duplicates(keys, keep="last")
     return pd.DataFrame(
         {
             ENTITY_ID: entity_id(silver, config.entity_keys),

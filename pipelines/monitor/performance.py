@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.actuals import slices_from_silver
 from pipelines.evaluate import evaluate_predictions, is_better
 from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP
+from pipelines.gold.keys import SEPARATOR
 from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
 from pipelines.serving.log import PredictionLog
 from pipelines.storage import Lakehouse
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from pipelines.config import ModelConfig, PlatformConfig
 
 log = logging.getLogger("conveyor.monitor")
-KEY_SEPARATOR = ">"  # how entity ids join the entity keys (pipelines.gold.entity_id)
 
 
 def live_rows(served: pd.DataFrame, config: ModelConfig, version: str) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def live_rows(served: pd.DataFrame, config: ModelConfig, version: str) -> pd.Dat
         return scored
     # A pair asked about twice for one day is one result in its list: the last answer stands.
     scored = scored.drop_duplicates([ENTITY_ID, "target_date"], keep="last")
-    keys = scored[ENTITY_ID].str.split(KEY_SEPARATOR, n=len(config.entity_keys) - 1, expand=True)
+    keys = scored[ENTITY_ID].str.split(SEPARATOR, n=len(config.entity_keys) - 1, expand=True)
     query = keys[config.entity_keys.index(config.ranking.query_key)]
     return scored.assign(**{config.ranking.query_key: query, EVENT_TIMESTAMP: scored["target_date"]})
 

@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from pipelines.errors import ConfigError
+from pipelines.gold.keys import entity_key
 from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
+from pipelines.serving.online import read_online
 from pipelines.serving.rank import add_rank_route
 from pipelines.serving.schema import Prediction, PredictResponse, request_model
 
@@ -101,7 +102,7 @@ def create_app(
 
     async def features_of(instances: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
         """Each instance's features (inline, else online) and where they came from."""
-        entity_ids = [">".join(getattr(i, key) for key in keys) for i in instances]
+        entity_ids = [entity_key(getattr(i, key) for key in keys) for i in instances]
         wanted = sorted({e for e, i in zip(entity_ids, instances, strict=True) if i.features is None})
         stored = {}
         if wanted:
@@ -160,7 +161,7 @@ def create_app(
         instances = body.instances
         rows, sources = await features_of(instances)
         scores = loaded.predict(rows)
-        entities = [">".join(getattr(instance, key) for key in keys) for instance in instances]
+        entities = [entity_key(getattr(instance, key) for key in keys) for instance in instances]
         days = [getattr(instance, day) for instance in instances]
         request_id = record_predictions(loaded, entities, days, rows, scores)
         predictions = [
@@ -197,22 +198,6 @@ def create_app(
             app, config, follower, online, record_predictions, Depends(authorize), serving.max_batch_rows
         )
     return Guard(app, metrics, serving.max_body_bytes)
-
-
-async def read_online(
-    online: OnlineFeatures, entity_ids: list[str]
-) -> dict[str, tuple[dict[str, Any], date | None]]:
-    """The online store's rows for ``entity_ids``; a 503 with Retry-After when it is down."""
-    try:
-        return await run_in_threadpool(online.read, entity_ids)  # blocking I/O off the loop
-    except Exception as error:  # the store is down or restarting: say so, keep serving
-        log.warning("online store unreachable: %s", error)
-        raise HTTPException(
-            503,
-            f"the online feature store is unreachable ({type(error).__name__}); retry"
-            " shortly, or send the features inline",
-            headers={"Retry-After": "5"},
-        ) from error
 
 
 def _json_safe(row: dict[str, Any]) -> dict[str, Any]:

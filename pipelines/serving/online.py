@@ -1,12 +1,18 @@
-"""Reading a request's features from Feast's online store."""
+"""Reading a request's features from Feast's online store; a 503 with Retry-After while it is down."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
+
 from pipelines.datasets import feature_columns
 from pipelines.features import ENTITY_ID, feature_store
+
+log = logging.getLogger("conveyor.serving")
 
 if TYPE_CHECKING:
     from pipelines.config import ModelConfig, PlatformConfig
@@ -37,3 +43,19 @@ class OnlineFeatures:
             ]
             found[entity] = (features, datetime.fromtimestamp(max(stamps), UTC).date() if stamps else None)
         return found
+
+
+async def read_online(
+    online: OnlineFeatures, entity_ids: list[str]
+) -> dict[str, tuple[dict[str, Any], date | None]]:
+    """The online store's rows for ``entity_ids``; a 503 with Retry-After when it is down."""
+    try:
+        return await run_in_threadpool(online.read, entity_ids)  # blocking I/O off the loop
+    except Exception as error:  # the store is down or restarting: say so, keep serving
+        log.warning("online store unreachable: %s", error)
+        raise HTTPException(
+            503,
+            f"the online feature store is unreachable ({type(error).__name__}); retry"
+            " shortly, or send the features inline",
+            headers={"Retry-After": "5"},
+        ) from error

@@ -17,6 +17,9 @@ from fastapi import HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from pipelines.gold.keys import entity_key
+from pipelines.serving.online import read_online
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -80,8 +83,6 @@ def add_rank_route(
     authorized: Depends,
     max_rows: int,
 ) -> None:
-    from pipelines.serving.app import read_online
-
     assert config.ranking is not None
     query_key = config.ranking.query_key
     (item_key,) = [k for k in config.entity_keys if k != query_key]
@@ -95,7 +96,7 @@ def add_rank_route(
             raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
         target_day, query_id = getattr(body, day), getattr(body, query_key)
         keys_of = [{query_key: query_id, item_key: getattr(d, item_key)} for d in body.documents]
-        entities = [">".join(keys[k] for k in config.entity_keys) for keys in keys_of]
+        entities = [entity_key(keys[k] for k in config.entity_keys) for keys in keys_of]
         stored = await read_online(online, sorted(set(entities))) if online is not None else {}
         rows, sources = [], []
         for entity, document in zip(entities, body.documents, strict=True):

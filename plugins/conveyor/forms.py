@@ -71,7 +71,7 @@ def rollback_params(config: ModelConfig) -> dict[str, Param]:
     return {
         "version": Param(type="string", title="Version", **offered,
                          description="The registered model version to make champion again. The list is "
-                                     "the registry's as of the last promotion or rollback."),
+                                     "the registry's as of the last registration, promotion or rollback."),
         "reason": Param("rollback", type="string", minLength=1, maxLength=REASON_LIMIT, title="Reason",
                         description="Why you are rolling back; kept with the run."),
     }  # fmt: skip

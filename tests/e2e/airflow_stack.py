@@ -104,10 +104,12 @@ class AirflowStack:
     def dag_ids(self) -> set[str]:
         return {dag["dag_id"] for dag in self.get("dags?limit=100")["dags"]}
 
-    def rollback_versions(self, dag_id: str) -> list[str]:
-        """The versions the rollback form offers now (its serialized Param's enum)."""
-        params = self.get(f"dags/{dag_id}/details")["params"]
-        return list(params["version"]["schema"].get("enum", []))
+    def rollback_choices(self, dag_id: str) -> dict[str, str]:
+        """The versions the rollback form offers now, each with the label it shows (its
+        serialized Param's enum and values_display: the champion is marked)."""
+        schema = self.get(f"dags/{dag_id}/details")["params"]["version"]["schema"]
+        labels = schema.get("values_display") or {}
+        return {version: labels.get(version, version) for version in schema.get("enum", [])}
 
     def runs(self, dag_id: str) -> list[dict[str, Any]]:
         return list(self.get(f"dags/{dag_id}/dagRuns?order_by=-run_after")["dag_runs"])

@@ -108,8 +108,12 @@ def test_retrain_and_roll_back_through_the_models_view_and_the_forms(
     assert champion_shown(view, MODEL) == "Champion: version 2"
     screenshot(page, artifacts / "models-view.png")
 
-    # The rollback form offers the registered versions once the DAG processor re-read them.
-    wait_until(lambda: airflow.rollback_versions(ROLLBACK) == ["1", "2"], 120, "the form offers 1 and 2")
+    # The rollback form offers the registered versions, the new champion marked, once the
+    # DAG processor has re-read them after the promotion (not just after the registration).
+    offered = {"1": "1", "2": "2 (champion)"}
+    wait_until(
+        lambda: airflow.rollback_choices(ROLLBACK) == offered, 120, "the form offers 1 and 2 (champion)"
+    )
     follow_from_models_view(page, view, MODEL, "Roll back", ROLLBACK)
     open_trigger_form(page)
     choose(page, "Version", "1")
