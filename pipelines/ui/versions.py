@@ -23,13 +23,9 @@ TEST_METRICS = get_args(MetricName)
 
 
 def version_summaries(client: MlflowClient, model: str) -> list[dict[str, Any]]:
-    """Every registered version of ``model``, oldest first; [] when it has none."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = client.search_model_versions(f"name='{model}'")
-    except MlflowException:
-        return []
+    """Every registered version of ``model``, oldest first; [] when it has none. A registry
+    that does not answer raises: an outage must not read as "no versions"."""
+    found = client.search_model_versions(f"name='{model}'")
     aliases = {alias: alias_version(client, model, alias) for alias in (CHAMPION, CHALLENGER)}
     summaries = [_summary(client, version, aliases) for version in found]
     return sorted(summaries, key=lambda summary: int(summary["version"]))

@@ -1,6 +1,7 @@
 """The Models view inside a real Airflow API server (simple auth manager, our plugins
-folder) on a home with a champion: no login, no data; a login sees the champion; the page
-loads with the cookie the UI keeps; the UI's navigation lists it."""
+folder) on a home with a champion: no login, no data (a browser is sent to the login page);
+a login sees the champion; the page loads with the cookie the UI keeps; the UI's navigation
+lists it."""
 
 from __future__ import annotations
 
@@ -60,11 +61,17 @@ def api_server(tmp_path: Path, served_home: Path):
 
 def test_the_models_view_needs_a_login_and_shows_the_champion(api_server):
     data = f"{api_server}/conveyor/api/models"
-    for refused in [httpx.get(data), httpx.get(f"{api_server}/conveyor/models"),
+    for refused in [httpx.get(data),
                     httpx.get(data, headers={"Authorization": "Bearer not-a-token"}),
                     httpx.get(data, cookies={"_token": "not-a-token"})]:  # fmt: skip
         assert refused.status_code in (401, 403), refused.text
         assert "freight_volume" not in refused.text
+
+    # A browser without a login asking for the page is sent to Airflow's login, and back after.
+    page = httpx.get(f"{api_server}/conveyor/models", cookies={"_token": "not-a-token"})
+    assert page.status_code == 303 and "freight_volume" not in page.text
+    assert page.headers["location"].startswith("/auth/login?next=http")
+    assert httpx.get(f"{api_server}{page.headers['location']}").status_code == 200
 
     token = httpx.post(f"{api_server}/auth/token", json={"username": USER, "password": PASSWORD}).json()[
         "access_token"

@@ -2,7 +2,8 @@
 
 Every route needs an Airflow login (the JWT the UI keeps in its ``_token`` cookie, or an
 ``Authorization: Bearer`` header from ``POST /auth/token``), checked by Airflow's own
-``get_user``; a model is shown only to a user its DAGs may be read by, as Airflow's auth
+``get_user``: the data routes answer 401/403 without one, the page sends the browser to the
+login; a model is shown only to a user its DAGs may be read by, as Airflow's auth
 manager decides. Routes are plain ``def``: the registry and files are read in a worker
 thread, not on the API server's event loop."""
 
@@ -12,11 +13,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 URL_PREFIX = "/conveyor"
 REPORT_NAME = re.compile(r"^drift-\d{4}-\d{2}-\d{2}\.html$")
+REGISTRY_RETRY_AFTER_SECONDS = 30
 
 
 async def current_user(
@@ -48,15 +50,57 @@ def readable_models(user: Annotated[Any, Depends(current_user)]) -> list[str]:
 Readable = Annotated[list[str], Depends(readable_models)]
 
 
+async def page_user(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(auto_error=False))],
+) -> Any | None:
+    """The logged-in user, or None where ``current_user`` would refuse: the page sends a
+    browser to the login instead of showing it a 401."""
+    try:
+        return await current_user(request, bearer)
+    except HTTPException as refused:
+        if refused.status_code in (401, 403):
+            return None
+        raise
+
+
+def page_readable(user: Annotated[Any, Depends(page_user)]) -> list[str] | None:
+    """``readable_models`` for the page; None when nobody is logged in."""
+    return None if user is None else readable_models(user)
+
+
+def login_redirect(request: Request, airflow_root: str) -> RedirectResponse:
+    """To the auth manager's login page, back to this page after it."""
+    from airflow.api_fastapi.app import create_auth_manager
+
+    login = create_auth_manager().get_url_login(next_url=str(request.url))
+    return RedirectResponse(login if "://" in login else f"{airflow_root}{login}", status_code=303)
+
+
 def load_views(names: list[str]) -> list[dict[str, Any]]:
-    """The Models view's data for ``names``, from this environment's registry and reports."""
+    """The Models view's data for ``names``, from this environment's registry and reports.
+
+    A registry that does not answer (after the MLflow client's own retries) is a 503 that
+    says so, not a 500 and not a page that reads as "no versions"."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
     from pipelines.config import load_model_config, load_platform_config
     from pipelines.registry import mlflow_client
     from pipelines.ui.models import model_view
 
     platform = load_platform_config()
-    client = mlflow_client(platform)
-    return [model_view(platform, load_model_config(name), client) for name in names]
+    try:
+        client = mlflow_client(platform)
+        return [model_view(platform, load_model_config(name), client) for name in names]
+    except (MlflowException, SQLAlchemyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise HTTPException(
+            status_code=503,
+            detail=f"the model registry (MLflow) is not answering, so the Models view cannot be shown; "
+            f"it comes back when MLflow does. The client said: {reason}",
+            headers={"Retry-After": str(REGISTRY_RETRY_AFTER_SECONDS)},
+        ) from error
 
 
 def _one(model: str, readable: list[str]) -> str:
@@ -76,13 +120,17 @@ def create_app() -> FastAPI:
     def get_model(model: str, readable: Readable) -> dict[str, Any]:
         return load_views([_one(model, readable)])[0]
 
-    @app.get("/models", response_class=HTMLResponse)
-    def models_page(request: Request, readable: Readable) -> str:
+    @app.get("/models", response_class=HTMLResponse, response_model=None)
+    def models_page(
+        request: Request, readable: Annotated[list[str] | None, Depends(page_readable)]
+    ) -> str | RedirectResponse:
         from conveyor.ui.models_page import render_page
 
         app_root = str(request.scope.get("root_path", "")).rstrip("/")
-        return render_page(load_views(readable), app_root=app_root,
-                           airflow_root=app_root.removesuffix(URL_PREFIX))  # fmt: skip
+        airflow_root = app_root.removesuffix(URL_PREFIX)
+        if readable is None:
+            return login_redirect(request, airflow_root)
+        return render_page(load_views(readable), app_root=app_root, airflow_root=airflow_root)
 
     @app.get("/models/{model}/reports/{name}", response_class=HTMLResponse)
     def drift_report(model: str, name: str, readable: Readable) -> str:

@@ -1,22 +1,22 @@
 """The Models view's app as Airflow's API server mounts it, on a real (SQLite) registry.
 
-Who is logged in is stubbed here (``readable_models``); tests/integration/test_models_view.py
-checks the real login against a running API server."""
+Who is logged in is stubbed here (``readable_models``, ``page_readable``);
+tests/integration/test_models_view.py checks the real login against a running API server."""
 
 from __future__ import annotations
 
 import pytest
-from conveyor.ui.models_app import URL_PREFIX, create_app, readable_models
+from conveyor.ui.models_app import URL_PREFIX, create_app, page_readable, readable_models
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from pipelines.registry import mlflow_client, promote
+from tests.support import free_port
 from tests.unit.ui.fake_registry import MODEL, add_version, write_check
 
 DATA_ROUTES = [
     "/api/models",
     f"/api/models/{MODEL}",
-    "/models",
     f"/models/{MODEL}/reports/drift-2024-05-12.html",
 ]
 
@@ -27,6 +27,7 @@ def mounted(readable: list[str] | None) -> TestClient:
     app = create_app()
     if readable is not None:
         app.dependency_overrides[readable_models] = lambda: readable
+        app.dependency_overrides[page_readable] = lambda: readable
     root = FastAPI()
     root.mount(URL_PREFIX, app)
     return TestClient(root)
@@ -51,6 +52,31 @@ def test_nobody_logged_in_gets_nothing(route):
 
     assert response.status_code == 401
     assert "freight" not in response.text
+
+
+def test_a_browser_not_logged_in_is_sent_to_the_login_and_back():
+    page = mounted(readable=None).get(f"{URL_PREFIX}/models", follow_redirects=False)
+
+    assert page.status_code == 303
+    assert page.headers["location"] == "/auth/login?next=http%3A%2F%2Ftestserver%2Fconveyor%2Fmodels"
+    assert "freight" not in page.text
+
+
+@pytest.mark.parametrize("route", ["/api/models", "/models"])
+def test_a_registry_that_does_not_answer_is_a_503_that_says_so(route, conveyor_home, monkeypatch):
+    """The compose profile's MLflow server, stopped: nothing listens at its address."""
+    monkeypatch.setenv("CONVEYOR_ENV", "compose")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    for unused in ["CONVEYOR_FEAST_REGISTRY_URL", "CONVEYOR_PREDICTION_LOG_URL"]:
+        monkeypatch.setenv(unused, "postgresql+psycopg2://127.0.0.1/unused")
+    monkeypatch.setenv("CONVEYOR_REDIS", "127.0.0.1:6379")
+
+    response = mounted(readable=[MODEL]).get(f"{URL_PREFIX}{route}")
+
+    assert response.status_code == 503, response.text
+    assert "the model registry (MLflow) is not answering" in response.json()["detail"]
+    assert response.headers["retry-after"] == "30"
 
 
 def test_the_data_endpoint_returns_the_readable_models(home_with_a_champion):
