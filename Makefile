@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/drift.py
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/historical_features.py
 
 # The production stack (docker compose): secrets first, generated into .env (never committed).
 secrets: install
