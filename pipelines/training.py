@@ -123,9 +123,13 @@ def train(
         "dag_run_id": dag_run_id or os.environ.get("AIRFLOW_CTX_DAG_RUN_ID", ""),
     }
     mlflow.set_tracking_uri(platform.mlflow_tracking_uri)
-    with mlflow.start_run(experiment_id=experiment_id(client, platform, config.name)) as run:
+    experiment = experiment_id(client, platform, config.name)
+    close_abandoned_runs(client, experiment, key)
+    # The key is set as the run is created, so that even a try that fails on its next call
+    # leaves a run its retry can find (close_abandoned_runs).
+    with mlflow.start_run(experiment_id=experiment, tags={f"{TAG}run_key": key}) as run:
         run_id = run.info.run_id
-        mlflow.set_tags({**as_tags(lineage), f"{TAG}run_key": key, f"{TAG}training_run_id": run_id})
+        mlflow.set_tags({**as_tags(lineage), f"{TAG}training_run_id": run_id})
         mlflow.log_params(
             {
                 "model_type": config.model.type,
@@ -155,6 +159,18 @@ def train(
         mlflow.set_tag(f"{TAG}model_uri", model_uri)
     log.info("logged run %s", run_id)
     return run_id
+
+
+def close_abandoned_runs(client: MlflowClient, experiment: str, key: str) -> None:
+    """Mark FAILED the runs of this training (same ``run_key``) still RUNNING: a try that lost
+    the tracking database mid-logging could not close its own run, and the retry replaces it.
+    A run another process is still logging would be set FINISHED again when it ends."""
+    abandoned = client.search_runs(
+        [experiment], filter_string=f"tags.`{TAG}run_key` = '{key}' and attributes.status = 'RUNNING'"
+    )
+    for run in abandoned:
+        client.set_terminated(run.info.run_id, status="FAILED")
+        log.warning("run %s of an earlier try was left RUNNING; marked FAILED", run.info.run_id)
 
 
 def _log_epochs(client: MlflowClient, run_id: str, history: list[dict[str, float]]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,28 @@ def prepared_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
     return home / "lakehouse"
+
+
+TRAINED_AS_OF = date(2024, 4, 30)
+
+
+@pytest.fixture(scope="session")
+def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose freight_volume champion (version 1) was trained as of April 30 on the
+    prepared data, once per test process. Tests copy it; MLflow keeps absolute artifact
+    paths, so copies share (and add to) its artifact folder."""
+    from pipelines.cycle import run_training_cycle
+    from pipelines.registry import mlflow_client
+
+    home = tmp_path_factory.mktemp("champion")
+    shutil.copytree(prepared_lakehouse, home / "lakehouse")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(home))
+        patch.delenv("CONVEYOR_ENV", raising=False)
+        platform, config = load_platform_config(), load_model_config("freight_volume")
+        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+    return home
 
 
 @pytest.fixture

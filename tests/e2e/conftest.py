@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,6 @@ from tests.e2e.airflow_stack import AirflowStack
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-TRAINED_AS_OF = date(2024, 4, 30)
 CHROMIUM = Path("/usr/bin/chromium")
 # Chromium's own calls home (updates, sync, QUIC probes) are refused on a closed network.
 CHROMIUM_ARGS = [
@@ -30,21 +28,10 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def e2e_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose freight_volume champion (version 1) was trained as of April 30."""
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.cycle import run_training_cycle
-    from pipelines.registry import mlflow_client
-    from pipelines.storage import Lakehouse
-
+def e2e_home(champion_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the home whose freight_volume champion (version 1) was trained as of April 30."""
     home = tmp_path_factory.mktemp("e2e-home")
-    shutil.copytree(prepared_lakehouse, home / "lakehouse")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        patch.delenv("CONVEYOR_ENV", raising=False)
-        platform, config = load_platform_config(), load_model_config("freight_volume")
-        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
-                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+    shutil.copytree(champion_home, home, dirs_exist_ok=True)
     return home
 
 

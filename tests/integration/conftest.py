@@ -1,5 +1,5 @@
-"""Integration fixtures: a home with a champion (trained once per test process), a copy
-of it per test, and a throwaway Airflow home for tests that run DAGs."""
+"""Integration fixtures: a copy per test of the home with a champion (``champion_home``,
+tests/conftest.py), search homes, and a throwaway Airflow home for tests that run DAGs."""
 
 from __future__ import annotations
 
@@ -22,23 +22,9 @@ from pipelines.cycle import run_training_cycle
 from pipelines.registry import mlflow_client
 from pipelines.storage import Lakehouse
 
-TRAINED_AS_OF = date(2024, 4, 30)
 SEARCH_DAYS, SEARCH_AS_OF = 36, date(2024, 2, 5)
 TOKEN = "a-generated-serving-token"
 MACHINE_REDIS = "127.0.0.1:6379"
-
-
-@pytest.fixture(scope="session")
-def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home whose champion (version 1) was trained as of April 30 on the prepared data."""
-    home = tmp_path_factory.mktemp("champion")
-    shutil.copytree(prepared_lakehouse, home / "lakehouse")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        platform, config = load_platform_config(), load_model_config("freight_volume")
-        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
-                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
-    return home
 
 
 @pytest.fixture(scope="session")

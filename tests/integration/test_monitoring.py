@@ -17,7 +17,8 @@ from pipelines.monitor import check_drift, check_performance
 from pipelines.registry import mlflow_client
 from pipelines.serving.log import PredictionLog
 from pipelines.storage import Lakehouse
-from tests.integration.conftest import TRAINED_AS_OF, serve_traffic
+from tests.conftest import TRAINED_AS_OF
+from tests.integration.conftest import serve_traffic
 
 START = date(2024, 1, 1)
 SHIFT_START, CHECK_DAY = date(2024, 5, 5), date(2024, 5, 12)

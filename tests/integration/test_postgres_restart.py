@@ -26,7 +26,8 @@ from pipelines.airflow_local import airflow_environment
 from pipelines.config import load_platform_config
 from pipelines.features import feature_store
 from pipelines.registry import CHAMPION, alias_version, mlflow_client
-from tests.integration.conftest import MACHINE_REDIS, TRAINED_AS_OF
+from tests.conftest import TRAINED_AS_OF
+from tests.integration.conftest import MACHINE_REDIS
 from tests.support import free_port
 
 DAG_ID = "freight_volume__train"
@@ -203,3 +204,6 @@ def test_a_postgres_restart_during_training_fails_a_task_and_its_retry_succeeds(
     for task, (_, tries) in failed.items():  # retried, and the retry succeeded
         assert outcome["tasks"][task] == "success" and outcome["tries"][task] > tries, (task, outcome)
     assert alias_version(mlflow_client(private_stack), "freight_volume", CHAMPION) == "1"
+    # The try that lost the database mid-logging left its run open; the retry closed it.
+    statuses = sorted(status for _, status in mlflow_runs(private_postgres))
+    assert "RUNNING" not in statuses and "FINISHED" in statuses, statuses

@@ -16,7 +16,8 @@ from pipelines.features import feature_store
 from pipelines.lineage import from_tags
 from pipelines.registry import CHALLENGER, CHAMPION, alias_version, mlflow_client
 from pipelines.storage import Lakehouse
-from tests.integration.conftest import MACHINE_REDIS, TRAINED_AS_OF
+from tests.conftest import TRAINED_AS_OF
+from tests.integration.conftest import MACHINE_REDIS
 from tests.support import MlflowServer
 
 
