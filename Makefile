@@ -65,7 +65,7 @@ secrets: install
 up: secrets
 	$(COMPOSE) build
 	$(COMPOSE) up -d
-	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving http://127.0.0.1:8081"
+	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving freight_volume http://127.0.0.1:8081, search_relevance http://127.0.0.1:8082"
 
 down:
 	$(COMPOSE) down
