@@ -213,6 +213,14 @@ class DriftTrigger(_Strict):
     ignore: list[str] = Field(
         default_factory=list, description="Features that change by design (the calendar), not drift."
     )
+    text_confidence: float = Field(
+        default=0.95, gt=0.5, lt=1,
+        description="A text column drifted when Evidently's classifier of unseen against known texts "
+        "beats this share of random classifiers.",
+    )  # fmt: skip
+    min_new_texts: int = Field(
+        default=20, ge=1, description="Fewer unseen served texts than this in a window: not enough to judge."
+    )
 
 
 class TriggersConfig(_Strict):

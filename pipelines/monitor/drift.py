@@ -22,7 +22,7 @@ from pipelines.datasets import read_dataset
 from pipelines.errors import MissingInputError
 from pipelines.evaluate import PREDICTION
 from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
-from pipelines.monitor.text_drift import TEXT_CONFIDENCE, TEXT_METHOD, text_samples, with_texts
+from pipelines.monitor.text_drift import TEXT_METHOD, text_samples, with_texts
 from pipelines.serving.log import PredictionLog
 from pipelines.storage import PartitionKey
 
@@ -102,7 +102,7 @@ def drift_report(
             method=drift.method,
             threshold=drift.column_threshold,
             text_method=TEXT_METHOD,
-            text_threshold=TEXT_CONFIDENCE,
+            text_threshold=drift.text_confidence,
             drift_share=drift.share_threshold,
         )
     ]
@@ -167,7 +167,9 @@ def check_drift(
     for frame in (reference, current):
         frame[categorical] = frame[categorical].astype("string")
     text = [c for c in features.text if c in columns]
-    known, unseen, samples = text_samples(_known_texts(lineage, text), current, limit=max_rows, seed=seed)
+    known, unseen, samples = text_samples(
+        _known_texts(lineage, text), current, min_new_texts=drift.min_new_texts, limit=max_rows, seed=seed
+    )
     unjudged = [c for c, sample in samples.items() if not sample.judged]
     report, drifted = drift_report(
         with_texts(reference, known).drop(columns=unjudged),
@@ -184,7 +186,7 @@ def check_drift(
     details["drifted_columns"] = feature_drifted
     details["scores"] = column_scores(report.dict())
     if text:
-        details["text"] = {c: {**asdict(s), "judged": s.judged} for c, s in samples.items()}
+        details["text"] = {c: asdict(s) for c, s in samples.items()}
     report_uri = f"{platform.reports_uri}/{config.name}/drift-{as_of}.html"
     with fsspec.open(report_uri, "w", auto_mkdir=True) as out:
         out.write(report.get_html_str(as_iframe=False))

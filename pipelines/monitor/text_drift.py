@@ -15,10 +15,10 @@ trained or tested on, the current holds the distinct served texts that are none 
 (against the test set alone, five days' draw from the queries people ask, a clean
 week's everyday queries would count as new).
 The question asked is the one that matters for a text model: do the texts it has not
-seen look like the ones it has? A window with fewer than ``MIN_NEW_TEXTS`` unseen texts
-has nothing new to judge, and its column counts as not drifted. Known texts served in
-new proportions are not text drift by this test; the click features, the predictions
-and the live NDCG see them.
+seen look like the ones it has? A window with fewer unseen texts than the config's
+``triggers.drift.min_new_texts`` has nothing new to judge, and its column counts as not
+drifted. Known texts served in new proportions are not text drift by this test; the
+click features, the predictions and the live NDCG see them.
 
 A text column's cells outside its sample are left empty, so one report and one frame
 hold both the served rows (numeric columns, predictions) and the texts: Evidently drops
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TEXT_METHOD = "perc_text_content_drift"
-TEXT_CONFIDENCE = 0.95  # drift when the classifier beats 95% of random classifiers
-MIN_NEW_TEXTS = 20  # fewer unseen texts than this in a window: not enough to judge
 
 
 @dataclass(frozen=True)
@@ -47,18 +45,21 @@ class TextSample:
     served: int
     unseen: int
     unseen_row_share: float  # of the served rows, those whose text is unseen
-
-    @property
-    def judged(self) -> bool:
-        return self.unseen >= MIN_NEW_TEXTS
+    judged: bool  # enough unseen texts to tell anything
 
 
 def text_samples(
-    known: dict[str, pd.Series], current: pd.DataFrame, *, limit: int | None = None, seed: int = 0
+    known: dict[str, pd.Series],
+    current: pd.DataFrame,
+    *,
+    min_new_texts: int,
+    limit: int | None = None,
+    seed: int = 0,
 ) -> tuple[dict[str, list[str]], dict[str, list[str]], dict[str, TextSample]]:
     """Per text column of ``known`` (every text the champion was trained or tested on):
-    the reference texts, the served texts it lacks, and a summary of both. Either side
-    is sampled down to ``limit`` texts with ``seed``; what counts as unseen never is."""
+    the reference texts, the served texts it lacks, and a summary of both (judged with at
+    least ``min_new_texts`` unseen). Either side is sampled down to ``limit`` texts with
+    ``seed``; what counts as unseen never is."""
     import pandas as pd
 
     def sampled(texts: set[str]) -> list[str]:
@@ -76,7 +77,9 @@ def text_samples(
         new = set(served) - seen
         references[column], unseen[column] = sampled(seen), sampled(new)
         share = float((~served.isin(seen)).mean()) if len(served) else 0.0
-        samples[column] = TextSample(column, len(seen), served.nunique(), len(new), round(share, 4))
+        samples[column] = TextSample(
+            column, len(seen), served.nunique(), len(new), round(share, 4), len(new) >= min_new_texts
+        )
     return references, unseen, samples
 
 

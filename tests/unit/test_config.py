@@ -128,6 +128,10 @@ def test_unknown_model_lists_the_known_ones():
             r"gates\.metric 'ndcg_at_10' does not fit .*ranking section",
         ),
         (lambda r: r["triggers"].update(schedule="every night"), r"'every night' is not a cron"),
+        (
+            lambda r: r["triggers"]["drift"].update(text_confidence=95),
+            r"triggers\.drift\.text_confidence: .*less than 1",
+        ),
         (lambda r: r.update(target="region"), r"target 'region' must be numeric"),
         (
             lambda r: r["source"].update(expectation_suite="x.json"),

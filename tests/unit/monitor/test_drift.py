@@ -45,7 +45,8 @@ def known() -> dict[str, pd.Series]:
 def test_new_text_drifts_only_when_it_reads_unlike_the_known(known, served, columns, drifts):
     config = load_model_config("search_relevance")
     current = served()[columns]
-    references, unseen, samples = text_samples({c: known[c] for c in columns}, current)
+    minimum = config.triggers.drift.min_new_texts
+    references, unseen, samples = text_samples({c: known[c] for c in columns}, current, min_new_texts=minimum)
     assert all(sample.judged for sample in samples.values())
     _, drifted = drift_report(
         with_texts(pd.DataFrame(columns=columns), references), with_texts(current, unseen), config, columns
@@ -54,5 +55,6 @@ def test_new_text_drifts_only_when_it_reads_unlike_the_known(known, served, colu
 
 
 def test_a_clean_week_of_the_same_world_holds_too_few_unseen_texts_to_judge(known):
-    _, _, samples = text_samples(known, week())
+    minimum = load_model_config("search_relevance").triggers.drift.min_new_texts
+    _, _, samples = text_samples(known, week(), min_new_texts=minimum)
     assert not any(sample.judged for sample in samples.values()), samples

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipelines.monitor.text_drift import MIN_NEW_TEXTS, text_samples, with_texts
+from pipelines.monitor.text_drift import text_samples, with_texts
+
+ENOUGH = 20
 
 
 def test_only_texts_the_champion_never_saw_are_compared_each_once():
     known = {"query": pd.Series(["cheap flight", "bread recipe", "cheap flight"])}
     served = pd.DataFrame({"query": ["cheap flight"] * 6 + ["vuelo barato"] * 3 + ["receta pan"], "x": 1.0})
-    references, unseen, samples = text_samples(known, served)
+    references, unseen, samples = text_samples(known, served, min_new_texts=ENOUGH)
     assert references == {"query": ["bread recipe", "cheap flight"]}
     assert unseen == {"query": ["receta pan", "vuelo barato"]}
     sample = samples["query"]
     assert (sample.known, sample.served, sample.unseen, sample.unseen_row_share) == (2, 3, 2, 0.4)
     assert not sample.judged  # two new texts are too few to tell anything
-    many = pd.DataFrame({"query": [f"consulta {i}" for i in range(MIN_NEW_TEXTS)]})
-    assert text_samples(known, many)[2]["query"].judged
+    many = pd.DataFrame({"query": [f"consulta {i}" for i in range(ENOUGH)]})
+    assert text_samples(known, many, min_new_texts=ENOUGH)[2]["query"].judged
 
 
 def test_texts_and_rows_share_one_frame_the_shorter_padded_with_empty_cells():
