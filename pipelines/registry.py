@@ -165,10 +165,11 @@ def promote(
         client.set_model_version_tag(model, version, "conveyor.promoted_from", str(current))
         if alias_version(client, model, CHALLENGER) == version:
             client.delete_registered_model_alias(model, CHALLENGER)  # no longer a challenger
-        record_champion_move(platform, AliasMove(model, CHAMPION, version, current), "promote")
+        move = AliasMove(model, CHAMPION, version, current)
+        record_champion_move(platform, move, "promote")
         record_versions(client, platform, model)
     log.info("%s: champion %s -> %s", model, current, version)
-    return AliasMove(model, CHAMPION, version, current)
+    return move
 
 
 def rollback(client: MlflowClient, platform: PlatformConfig, model: str, version: str) -> AliasMove:
@@ -188,10 +189,11 @@ def rollback(client: MlflowClient, platform: PlatformConfig, model: str, version
             return AliasMove(model, CHAMPION, version, current)
         client.set_registered_model_alias(model, CHAMPION, version)
         client.set_model_version_tag(model, version, "conveyor.rolled_back_from", str(current))
-        record_champion_move(platform, AliasMove(model, CHAMPION, version, current), "rollback")
+        move = AliasMove(model, CHAMPION, version, current)
+        record_champion_move(platform, move, "rollback")
         record_versions(client, platform, model)
     log.info("%s: rolled back champion %s -> %s", model, current, version)
-    return AliasMove(model, CHAMPION, version, current)
+    return move
 
 
 def versions_file(home: Path, model: str) -> Path:

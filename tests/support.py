@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from pipelines.airflow_local import airflow_environment
 
 
 def free_port() -> int:
@@ -30,6 +34,36 @@ def wait_for(url: str, timeout: float, log: Callable[[], str]) -> None:
             pass
         time.sleep(0.3)
     raise AssertionError(f"{url} did not answer 200 within {timeout}s; server log:\n{log()[-3000:]}")
+
+
+@contextmanager
+def airflow_api_server(
+    conveyor_home: Path, folder: Path, login: tuple[str, str, str], *, reserialize: bool = False
+) -> Iterator[str]:
+    """A real Airflow API server on ``conveyor_home`` (our DAGs and plugins, SQLite in
+    ``folder``) whose simple auth manager knows one ``(user, role, password)``; yields its
+    URL. ``reserialize`` writes the DAGs to the database first, for tests that trigger them."""
+    user, role, password = login
+    passwords = folder / "passwords.json"
+    passwords.write_text(json.dumps({user: password}))
+    env = airflow_environment(conveyor_home, folder / "airflow") | {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:{role}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+    }
+    airflow = str(Path(sys.executable).parent / "airflow")
+    if reserialize:
+        subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, capture_output=True)
+    port, log_path = free_port(), folder / "api-server.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen([airflow, "api-server", "--port", str(port)], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/api/v2/monitor/health", 120, log_path.read_text)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 class MlflowServer:

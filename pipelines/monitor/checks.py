@@ -87,16 +87,10 @@ def write_summary(client: MlflowClient, run_id: str, result: CheckResult) -> Non
 def history_chart(result: CheckResult) -> str:
     """This check's value per day so far (from the summaries written before it, and this
     one), breaches in red, against the threshold."""
-    from pipelines.ui.checks import check_history
-    from pipelines.ui.svg_charts import line_chart
+    from pipelines.ui.checks import check_chart, check_history
 
     reports_uri = result.report_uri.rsplit("/", 2)[0]
     points = [p for p in check_history(reports_uri, result.model)[result.check] if p["as_of"] <= result.as_of]
     what = "drift share" if result.check == "drift" else f"live {result.details.get('metric', 'metric')}"
-    return line_chart(
-        [p["as_of"] for p in points],
-        [p["value"] for p in points],
-        title=f"{result.model}: {what} by day (red: breached)",
-        threshold=result.threshold,
-        flagged=[p["breached"] for p in points],
-    )
+    title = f"{result.model}: {what} by day (red: breached)"
+    return check_chart(points, title=title, threshold=result.threshold)

@@ -37,6 +37,20 @@ def check_history(reports_uri: str, model: str) -> dict[str, list[dict[str, Any]
     return history
 
 
+def check_chart(points: list[dict[str, Any]], *, title: str, threshold: float | None) -> str:
+    """A check's value per day (``check_history``'s points), breaches in red, against its
+    threshold: the Models view's chart, and the one each monitoring run saves."""
+    from pipelines.ui.svg_charts import line_chart
+
+    return line_chart(
+        [p["as_of"] for p in points],
+        [p["value"] for p in points],
+        title=title,
+        threshold=threshold,
+        flagged=[p["breached"] for p in points],
+    )
+
+
 def _point(fs: Any, folder: str, result: dict[str, Any]) -> dict[str, Any]:
     details = result.get("details", {})
     report = str(result.get("report_uri", "")).rsplit("/", 1)[-1]

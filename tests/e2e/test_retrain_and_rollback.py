@@ -56,6 +56,17 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(1)
 
 
+def finished_run(page: Page, airflow: AirflowStack, dag_id: str, timeout: float, shot: Path) -> dict:
+    """The run the form just triggered, once it finished successfully; its page in the UI
+    is shown and kept as ``shot``."""
+    run = airflow.wait_for_run(dag_id, timeout=timeout)
+    assert run["state"] == "success", airflow.task_states(dag_id, run["dag_run_id"])
+    page.goto(f"{airflow.url}/dags/{dag_id}/runs/{run['dag_run_id']}")
+    page.get_by_text("success").first.wait_for()
+    screenshot(page, shot)
+    return run
+
+
 def test_retrain_and_roll_back_through_the_models_view_and_the_forms(
     airflow: AirflowStack, e2e_home: Path, page: Page, artifacts: Path
 ) -> None:
@@ -96,13 +107,9 @@ def test_retrain_and_roll_back_through_the_models_view_and_the_forms(
     fill_text(page, "justification", "the browser test checks that a forced promotion moves the champion")
     screenshot(page, artifacts / "trigger-form.png")
     trigger(page)
-    run = airflow.wait_for_run(TRAIN, timeout=600)
-    assert run["state"] == "success", airflow.task_states(TRAIN, run["dag_run_id"])
+    run = finished_run(page, airflow, TRAIN, 600, artifacts / "train-run.png")
     assert run["conf"]["overrides"] == {"epochs": 2}
     assert champion(e2e_home) == "2"
-    page.goto(f"{airflow.url}/dags/{TRAIN}/runs/{run['dag_run_id']}")
-    page.get_by_text("success").first.wait_for()
-    screenshot(page, artifacts / "train-run.png")
 
     view = open_models_view(page, airflow.url)
     assert champion_shown(view, MODEL) == "Champion: version 2"
@@ -120,12 +127,8 @@ def test_retrain_and_roll_back_through_the_models_view_and_the_forms(
     fill_text(page, "reason", "e2e: back to the first version")
     screenshot(page, artifacts / "rollback-form.png")
     trigger(page)
-    rollback = airflow.wait_for_run(ROLLBACK, timeout=300)
-    assert rollback["state"] == "success", airflow.task_states(ROLLBACK, rollback["dag_run_id"])
+    finished_run(page, airflow, ROLLBACK, 300, artifacts / "rollback-run.png")
     assert champion(e2e_home) == "1"
-    page.goto(f"{airflow.url}/dags/{ROLLBACK}/runs/{rollback['dag_run_id']}")
-    page.get_by_text("success").first.wait_for()
-    screenshot(page, artifacts / "rollback-run.png")
 
     view = open_models_view(page, airflow.url)
     assert champion_shown(view, MODEL) == "Champion: version 1"

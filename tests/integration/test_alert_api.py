@@ -3,59 +3,20 @@ the README shows, against a real API server started here."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import airflow_api_server
 
-REPO = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "alertmanager", "a-long-random-secret"
 
 
 @pytest.fixture
 def api_server(tmp_path: Path, conveyor_home: Path):
-    passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(conveyor_home),
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:user",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-    }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([airflow, "dags", "reserialize"], env=env, check=True, capture_output=True)
-    port = free_port()
-    log = (tmp_path / "api-server.log").open("w")
-    server = subprocess.Popen([airflow, "api-server", "--port", str(port)], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError(
-                f"the API server did not come up: {(tmp_path / 'api-server.log').read_text()[-2000:]}"
-            )
+    with airflow_api_server(conveyor_home, tmp_path, (USER, "user", PASSWORD), reserialize=True) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_an_alert_starts_a_retrain_once_with_its_reason(api_server):

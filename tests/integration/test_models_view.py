@@ -5,58 +5,21 @@ lists it."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support import free_port
+from tests.support import airflow_api_server
 
-REPO = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "operator", "a-long-random-secret"
 
 
 @pytest.fixture
 def api_server(tmp_path: Path, served_home: Path):
-    passwords = tmp_path / "passwords.json"
-    passwords.write_text(json.dumps({USER: PASSWORD}))
-    env = {
-        **os.environ,
-        "CONVEYOR_HOME": str(served_home),
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        # The least a login can be: one who may only look.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-    }
-    airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-    port = free_port()
-    log_path = tmp_path / "api-server.log"
-    server = subprocess.Popen([airflow, "api-server", "--port", str(port)], env=env,
-                              stdout=log_path.open("w"), stderr=subprocess.STDOUT)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError(f"the API server did not come up: {log_path.read_text()[-2000:]}")
+    # The least a login can be: one who may only look.
+    with airflow_api_server(served_home, tmp_path, (USER, "viewer", PASSWORD)) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_the_models_view_needs_a_login_and_shows_the_champion(api_server):

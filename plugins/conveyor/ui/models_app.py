@@ -9,15 +9,15 @@ thread, not on the API server's event loop."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from pipelines.ui.checks import REPORT_FILE
+
 URL_PREFIX = "/conveyor"
-REPORT_NAME = re.compile(r"^drift-\d{4}-\d{2}-\d{2}\.html$")
 REGISTRY_RETRY_AFTER_SECONDS = 30
 
 
@@ -139,7 +139,7 @@ def create_app() -> FastAPI:
 
         from pipelines.config import load_platform_config
 
-        if not REPORT_NAME.match(name):
+        if not REPORT_FILE.match(name):
             raise HTTPException(status_code=404, detail=f"{name!r} is not a drift report")
         uri = f"{load_platform_config().reports_uri}/{_one(model, readable)}/{name}"
         fs, path = fsspec.core.url_to_fs(uri)

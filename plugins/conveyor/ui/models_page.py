@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from pipelines.ui.checks import check_chart
 from pipelines.ui.svg_charts import line_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,18 +76,14 @@ def charts(view: dict[str, Any]) -> dict[str, str]:
             threshold=metric["business_threshold"],
             flagged=["champion" in v["aliases"] for v in versions],
         ),
-        "performance": line_chart(
-            [p["as_of"] for p in performance],
-            [p["value"] for p in performance],
+        "performance": check_chart(
+            performance,
             title=f"live {view['live_metric']} by day (red: breached)",
             threshold=performance[-1]["threshold"] if performance else None,
-            flagged=[p["breached"] for p in performance],
         ),
-        "drift": line_chart(
-            [p["as_of"] for p in drift],
-            [p["value"] for p in drift],
+        "drift": check_chart(
+            drift,
             title="drift share by day (red: breached)",
             threshold=drift[-1]["threshold"] if drift else None,
-            flagged=[p["breached"] for p in drift],
         ),
     }
