@@ -25,12 +25,12 @@ RESULTS = Path(__file__).resolve().parent / "results" / "drift.json"
 
 def champion(home: Path):
     os.environ["CONVEYOR_HOME"] = str(home)
-    from pipelines.backfill import process_landed_days
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.cycle import run_training_cycle
-    from pipelines.generate import generate_batches
-    from pipelines.registry import mlflow_client
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.local.cycle import run_training_cycle
+    from pipelines.samples.generate import generate_batches
+    from pipelines.training.tracking import mlflow_client
 
     platform, config = load_platform_config(), load_model_config("freight_volume")
     lakehouse = Lakehouse(platform.lakehouse_uri)
@@ -45,7 +45,7 @@ def champion(home: Path):
 
 def fill(prediction_log, lakehouse, config, rows: int) -> None:
     """``rows`` served requests for the target days the check's window covers."""
-    from pipelines.serving.traffic import gold_instances
+    from pipelines.samples.traffic import gold_instances
 
     horizon = timedelta(days=config.features.horizon_days)
     instances = gold_instances(

@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 import psutil
 
-from pipelines.lineage import git_state
+from pipelines.training.lineage import git_state
 
 START = date(2024, 1, 1)
 MODEL = "freight_volume"
@@ -252,11 +252,11 @@ def configure(root: Path) -> str:
 def prepare(days: int, routes: int) -> tuple[Any, Any, Any, Any]:
     """Gold for ``routes`` routes, applied and its last target day materialized into Redis;
     (platform, config, store, the gold rows of that day)."""
-    from pipelines.backfill import process_landed_days
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.features import apply_features, feature_store, materialize_features
-    from pipelines.generate import generate_batches
-    from pipelines.storage import Lakehouse, PartitionKey
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.features.store import apply_features, feature_store, materialize_features
+    from pipelines.lakehouse.storage import Lakehouse, PartitionKey
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.samples.generate import generate_batches
 
     platform, config = load_platform_config(), load_model_config(MODEL)
     assert platform.feast.online_store.type == "redis", platform.feast.online_store
@@ -277,7 +277,7 @@ def redis_keys(project: str, entity_ids: list[str]) -> list[bytes]:
     from feast.protos.feast.types.EntityKey_pb2 import EntityKey
     from feast.protos.feast.types.Value_pb2 import Value
 
-    from pipelines.features import ENTITY_ID
+    from pipelines.features.store import ENTITY_ID
 
     return [
         serialize_entity_key(
@@ -295,7 +295,7 @@ def project_keys(client: Any, project: str) -> set[bytes]:
 
 def check(store: Any, service: Any, client: Any, keys: list[bytes], gold: Any, columns: list[str]) -> None:
     """Feast serves every feature of every route, equal to gold; every key holds a full hash."""
-    from pipelines.features import ENTITY_ID
+    from pipelines.features.store import ENTITY_ID
 
     served = store.get_online_features(
         features=service, entity_rows=[{ENTITY_ID: e} for e in gold[ENTITY_ID]]
@@ -411,7 +411,7 @@ def main() -> None:
         prepare_seconds = time.perf_counter() - began
         print(f"data for {len(gold)} routes materialized into Redis in {prepare_seconds:.0f}s", flush=True)
 
-        from pipelines.features import ENTITY_ID
+        from pipelines.features.store import ENTITY_ID
         from pipelines.serving.online import OnlineFeatures
 
         entity_ids = sorted(gold[ENTITY_ID])

@@ -1,5 +1,5 @@
 """Point-in-time retrieval of a training set from Feast's dask offline store: Conveyor's
-Dask settings (``pipelines.features.DASK_SETTINGS``: tasks in the calling thread, shuffles
+Dask settings (``pipelines.features.store.DASK_SETTINGS``: tasks in the calling thread, shuffles
 in memory) against Dask's defaults (a thread pool, shuffles through files on disk), on the
 same store, entity rows and machine, in one run.
 
@@ -39,12 +39,12 @@ DASK_DEFAULTS = {"scheduler": "threads", "dataframe.shuffle.method": "disk"}
 def prepared_store(home: Path, days: int, routes: int) -> tuple[Any, Any, Any]:
     """The store, the model config and the labelled entity rows, on fresh data in ``home``."""
     os.environ["CONVEYOR_HOME"] = str(home)
-    from pipelines.backfill import process_landed_days
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.datasets import label_rows
-    from pipelines.features import apply_features, feature_store
-    from pipelines.generate import generate_batches
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.features.datasets import label_rows
+    from pipelines.features.store import apply_features, feature_store
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.samples.generate import generate_batches
 
     platform, config = load_platform_config(), load_model_config("freight_volume")
     lakehouse = Lakehouse(platform.lakehouse_uri)
@@ -58,7 +58,7 @@ def prepared_store(home: Path, days: int, routes: int) -> tuple[Any, Any, Any]:
 def timed_retrieval(store: Any, config: Any, rows: Any, settings: dict[str, str]) -> tuple[float, Any]:
     import dask
 
-    from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP, historical_features
+    from pipelines.features.store import ENTITY_ID, EVENT_TIMESTAMP, historical_features
 
     with dask.config.set(settings):
         started = time.perf_counter()
@@ -68,7 +68,7 @@ def timed_retrieval(store: Any, config: Any, rows: Any, settings: dict[str, str]
 
 
 def measure(days: int, routes: int, rounds: int) -> dict[str, Any]:
-    from pipelines.features import DASK_SETTINGS
+    from pipelines.features.store import DASK_SETTINGS
 
     settings = {"dask_defaults": DASK_DEFAULTS, "conveyor": DASK_SETTINGS}
     with tempfile.TemporaryDirectory() as scratch:

@@ -28,7 +28,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
 
 
 def make_batch(rows: int, folder: Path) -> Path:
-    from pipelines.data.freight import FreightScenario, generate_actuals
+    from pipelines.samples.freight import FreightScenario, generate_actuals
 
     scenario = FreightScenario(start=START, days=DAYS, routes=rows // DAYS, stations_per_region=70)
     actuals = generate_actuals(scenario)
@@ -44,12 +44,12 @@ def _peak_rss_mib() -> float:
 
 def run_pipeline(batch: Path, home: Path) -> dict[str, float]:
     os.environ["CONVEYOR_HOME"] = str(home)
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.expectations import BatchValidator
-    from pipelines.gold import build_gold_partition
-    from pipelines.ingest import ingest_batch
-    from pipelines.storage import Lakehouse
-    from pipelines.validate import validate_batch
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.expectations import BatchValidator
+    from pipelines.lakehouse.gold import build_gold
+    from pipelines.lakehouse.ingest import ingest_batch
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.lakehouse.validate import validate_batch
 
     base = load_model_config("freight_volume")
     source = base.source.model_copy(update={"max_rows_per_batch": 2_000_000})
@@ -63,7 +63,7 @@ def run_pipeline(batch: Path, home: Path) -> dict[str, float]:
     stages["ingest"] = time.perf_counter()
     validate_batch(lakehouse, config, LOGICAL_DATE, validator=validator)
     stages["validate"] = time.perf_counter()
-    build_gold_partition(lakehouse, config, LOGICAL_DATE)
+    build_gold(lakehouse, config, LOGICAL_DATE)
     stages["gold"] = time.perf_counter()
     previous, seconds = started, {}
     for stage, ended in stages.items():

@@ -22,7 +22,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines.airflow_local import airflow_environment, run_dag
+from pipelines.local.airflow import airflow_environment, run_dag
 
 AS_OF = "2024-04-30"
 RESULTS = Path(__file__).resolve().parent / "results" / "orchestration.json"
@@ -32,10 +32,10 @@ def prepare(root: Path) -> Path:
     """A lakehouse with the demo's 120 days, built in this process."""
     home = root / "prepared"
     os.environ["CONVEYOR_HOME"] = str(home)
-    from pipelines.backfill import process_landed_days
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.generate import generate_batches
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.samples.generate import generate_batches
 
     platform, config = load_platform_config(), load_model_config("freight_volume")
     days = generate_batches(platform, config, start=date(2024, 1, 1), days=120)

@@ -68,7 +68,7 @@ import httpx
 import numpy as np
 import psutil
 
-from pipelines.lineage import git_state
+from pipelines.training.lineage import git_state
 
 START, DAYS, ROUTES = date(2024, 1, 1), 120, 40
 AS_OF = date(2024, 4, 30)
@@ -197,12 +197,13 @@ def prepare(root: Path, reuse: Path | None) -> str:
     """The demo's data and a champion trained on it, in this process; the champion's version.
     With ``reuse``, that home's champion instead."""
     os.environ["CONVEYOR_HOME"] = str(reuse or root / "home")
-    from pipelines.backfill import process_landed_days
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.cycle import run_training_cycle
-    from pipelines.generate import generate_batches
-    from pipelines.registry import CHAMPION, alias_version, mlflow_client
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.local.cycle import run_training_cycle
+    from pipelines.release.registry import CHAMPION, alias_version
+    from pipelines.samples.generate import generate_batches
+    from pipelines.training.tracking import mlflow_client
 
     platform, config = load_platform_config(), load_model_config(MODEL)
     if reuse is not None:
@@ -222,9 +223,9 @@ def prepare(root: Path, reuse: Path | None) -> str:
 
 
 def load_instances() -> list[dict[str, Any]]:
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.serving.traffic import gold_instances
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.storage import Lakehouse
+    from pipelines.samples.traffic import gold_instances
 
     platform, config = load_platform_config(), load_model_config(MODEL)
     return gold_instances(Lakehouse(platform.lakehouse_uri), config, FIRST_TARGET, LAST_TARGET)
@@ -395,7 +396,7 @@ def side_result(rounds: list[dict[str, Phase]], servers: list[dict[str, Any]]) -
 
 
 def logged_rows() -> int:
-    from pipelines.config import load_platform_config
+    from pipelines.config.load import load_platform_config
     from pipelines.serving.log import PredictionLog
 
     return PredictionLog(load_platform_config().serving.prediction_log_url).count(MODEL)
@@ -494,7 +495,7 @@ def main() -> None:
 
         import torch
 
-        from pipelines.config import load_platform_config
+        from pipelines.config.load import load_platform_config
 
         platform = load_platform_config()
         env = {

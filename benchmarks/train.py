@@ -11,7 +11,7 @@ contenders train on exactly those arrays, on the same device, with the same torc
 idle cores a busy machine slows a run down by up to 10x, which swamps the ratio; ``--threads 0``
 keeps torch's default):
 
-- conveyor: ``pipelines.train.torch_mlp.fit`` with the config's params (``--epochs`` and
+- conveyor: ``pipelines.models.torch_mlp.fit`` with the config's params (``--epochs`` and
   ``--batch-size`` overridden), a fresh checkpoint folder every time so it never resumes;
 - bare: the same seed, TabularMLP, AdamW, per-epoch permutation, batches, MSE loss (and bf16
   autocast on CUDA), written as a plain loop: no checkpoints, no logging, no loss bookkeeping,
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-    from pipelines.train.params import TorchMLPParams
-    from pipelines.train.torch_mlp import TabularMLP
+    from pipelines.config.params import TorchMLPParams
+    from pipelines.models.torch_mlp import TabularMLP
 
 START = date(2023, 1, 1)
 GOAL = 0.95
@@ -63,8 +63,8 @@ class Arrays:
 
 def make_frame(routes: int, days: int) -> pd.DataFrame:
     """Actuals from the generator plus the freight config's feature columns, derived simply."""
-    from pipelines.config import load_model_config
-    from pipelines.data.freight import FreightScenario, generate_actuals
+    from pipelines.config.load import load_model_config
+    from pipelines.samples.freight import FreightScenario, generate_actuals
 
     features = load_model_config("freight_volume").features
     scenario = FreightScenario(start=START, days=days, routes=routes, stations_per_region=25)
@@ -89,8 +89,8 @@ def make_frame(routes: int, days: int) -> pd.DataFrame:
 
 
 def make_arrays(frame: pd.DataFrame) -> Arrays:
-    from pipelines.config import load_model_config
-    from pipelines.train.preprocessing import Preprocessor
+    from pipelines.config.load import load_model_config
+    from pipelines.models.preprocessing import Preprocessor
 
     config = load_model_config("freight_volume")
     features = config.features
@@ -113,7 +113,7 @@ def _sync(device: torch.device) -> None:
 def run_conveyor(
     arrays: Arrays, params: TorchMLPParams, seed: int, device: torch.device
 ) -> tuple[float, TabularMLP]:
-    from pipelines.train.torch_mlp import fit
+    from pipelines.models.torch_mlp import fit
 
     with tempfile.TemporaryDirectory() as checkpoints:
         _sync(device)
@@ -139,7 +139,7 @@ def run_bare(
     import torch
     from torch import nn
 
-    from pipelines.train.torch_mlp import TabularMLP
+    from pipelines.models.torch_mlp import TabularMLP
 
     torch.use_deterministic_algorithms(deterministic)  # undo what an earlier ``fit`` switched on
     _sync(device)
@@ -187,9 +187,9 @@ def main() -> None:
 
     import torch
 
-    from pipelines.config import load_model_config
-    from pipelines.train import resolve_params
-    from pipelines.train.torch_mlp import pick_device
+    from pipelines.config.load import load_model_config
+    from pipelines.models import resolve_params
+    from pipelines.models.torch_mlp import pick_device
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -4,7 +4,7 @@
                                     [--threads 1] [--device cpu|cuda] [--encoder tiny|base]
 
 The training set is search_relevance's: a few weeks of the repo's own search logs, their gold
-features computed as of each day by ``pipelines.gold`` and joined with the next day's labels
+features computed as of each day by ``pipelines.lakehouse.gold`` and joined with the next day's labels
 (what ``build_datasets`` does, in memory). The base weights are written to a temporary folder as
 ``conveyor weights init`` writes them (``--encoder base``: a BERT-base-shaped ELECTRA instead,
 for a GPU). Both contenders read the same rows and weights folder, on the same device, with the
@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import torch
 
-    from pipelines.train.cross_encoder import CrossEncoderNet
-    from pipelines.train.params import CrossEncoderParams
+    from pipelines.config.params import CrossEncoderParams
+    from pipelines.models.cross_encoder import CrossEncoderNet
 
 MODEL = "search_relevance"
 START = date(2024, 1, 1)
@@ -77,9 +77,9 @@ def make_training_set(days: int) -> pd.DataFrame:
     """Gold features as of each day joined with the next day's labels, as datasets build them."""
     import pandas as pd
 
-    from pipelines.config import load_model_config
-    from pipelines.data.search import SearchScenario, generate_logs
-    from pipelines.gold import compute_features
+    from pipelines.config.load import load_model_config
+    from pipelines.lakehouse.gold import compute_features
+    from pipelines.samples.search import SearchScenario, generate_logs
 
     config = load_model_config(MODEL)
     logs = generate_logs(SearchScenario(start=START, days=days))
@@ -94,8 +94,8 @@ def make_training_set(days: int) -> pd.DataFrame:
 
 
 def write_base_weights(folder: Path, encoder: str, seed: int) -> Path:
-    from pipelines.data.search_words import vocabulary
-    from pipelines.train.base_weights import build_tokenizer, init_base_weights
+    from pipelines.models.base_weights import build_tokenizer, init_base_weights
+    from pipelines.samples.search_words import vocabulary
 
     if encoder == "tiny":
         return init_base_weights(folder, vocabulary(), seed)  # what `conveyor weights init` writes
@@ -120,8 +120,8 @@ def _sync(device: torch.device) -> None:
 def run_conveyor(
     frame: pd.DataFrame, params: CrossEncoderParams, seed: int, folder: Path, device: torch.device
 ) -> tuple[float, CrossEncoderNet, list[dict[str, float]]]:
-    from pipelines.config import load_model_config
-    from pipelines.train.cross_encoder import fit_cross_encoder
+    from pipelines.config.load import load_model_config
+    from pipelines.models.cross_encoder import fit_cross_encoder
 
     config = load_model_config(MODEL)
     features = config.features
@@ -170,8 +170,8 @@ def run_bare(
     from torch import nn
     from transformers import AutoModel, AutoTokenizer, get_linear_schedule_with_warmup
 
-    from pipelines.config import load_model_config
-    from pipelines.train.cross_encoder import CrossEncoderNet
+    from pipelines.config.load import load_model_config
+    from pipelines.models.cross_encoder import CrossEncoderNet
 
     config = load_model_config(MODEL)
     (query, document), numeric = config.features.text, config.features.numeric
@@ -250,7 +250,7 @@ def describe(params: CrossEncoderParams, folder: Path, frame: pd.DataFrame) -> t
     import torch
     from transformers import AutoTokenizer
 
-    from pipelines.config import load_model_config
+    from pipelines.config.load import load_model_config
 
     query, document = load_model_config(MODEL).features.text
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
@@ -288,11 +288,11 @@ def main() -> None:
     import transformers
     from transformers.utils import logging as hf_logging
 
-    from pipelines.config import load_model_config
-    from pipelines.lineage import git_state
-    from pipelines.train import resolve_params
-    from pipelines.train.params import CrossEncoderParams
-    from pipelines.train.torch_mlp import pick_device
+    from pipelines.config.load import load_model_config
+    from pipelines.config.params import CrossEncoderParams
+    from pipelines.models import resolve_params
+    from pipelines.models.torch_mlp import pick_device
+    from pipelines.training.lineage import git_state
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import ModelConfig, PlatformConfig, load_model_config, load_platform_config
-from pipelines.storage import Lakehouse
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.config.model import ModelConfig
+from pipelines.config.platform import PlatformConfig
+from pipelines.lakehouse.storage import Lakehouse
 
 # Airflow reads its configuration when first imported: point it at a throwaway home and at
 # our DAG and plugin folders before any test imports it.
@@ -60,8 +62,8 @@ def prepared_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     test process; tests copy it into their own CONVEYOR_HOME (see ``model_home``)."""
     from datetime import date
 
-    from pipelines.backfill import process_landed_days
-    from pipelines.generate import generate_batches
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.samples.generate import generate_batches
 
     home = tmp_path_factory.mktemp("prepared")
     with pytest.MonkeyPatch.context() as patch:
@@ -83,8 +85,8 @@ def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFac
     """A home whose freight_volume champion (version 1) was trained as of April 30 on the
     prepared data, once per test process. Tests copy it; MLflow keeps absolute artifact
     paths, so copies share (and add to) its artifact folder."""
-    from pipelines.cycle import run_training_cycle
-    from pipelines.registry import mlflow_client
+    from pipelines.local.cycle import run_training_cycle
+    from pipelines.training.tracking import mlflow_client
 
     home = tmp_path_factory.mktemp("champion")
     shutil.copytree(prepared_lakehouse, home / "lakehouse")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from pipelines.airflow_local import airflow_environment
+from pipelines.local.airflow import airflow_environment
 
 
 def free_port() -> int:

@@ -2,9 +2,7 @@
 
 Every command takes ``--model <name>`` (a file in ``configs/models/``) and, where it works
 on a partition, ``--logical-date YYYY-MM-DD``. Errors print what went wrong and how to fix
-it, and exit non-zero: 2 config, 3 conflict with published data, 4 missing input,
-5 batch rejected by validation, 6 the champion moved since evaluation, 7 a version
-blocked by its gates, 8 the model registry unreachable (retryable).
+it, and exit with their code from ``pipelines.errors`` (``conveyor --help`` lists them).
 """
 
 from __future__ import annotations
@@ -14,7 +12,17 @@ import sys
 
 import typer
 
-from pipelines.cli import data, model, monitoring, serving, weights  # noqa: F401  (each registers its commands)
+from pipelines.cli import (  # noqa: F401  (each registers its commands)
+    features,
+    lakehouse,
+    local,
+    models,
+    monitor,
+    release,
+    samples,
+    serving,
+    training,
+)
 from pipelines.cli.common import app
 from pipelines.errors import ConveyorError
 

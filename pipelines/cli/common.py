@@ -10,15 +10,24 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from pipelines.errors import conveyor_errors
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from pipelines.config import ModelConfig, PlatformConfig
-    from pipelines.storage import Lakehouse
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
+    from pipelines.lakehouse.storage import Lakehouse
+
+def _exit_codes() -> str:
+    lines = [f"{cls.exit_code}: {(cls.__doc__ or '').split('.')[0]}" for cls in conveyor_errors()[1:]]
+    return "Exit codes:\n\n" + "\n\n".join(lines)
+
 
 app = typer.Typer(
     name="conveyor",
     help="Conveyor: data in, champion model out, kept fresh. Each command is one pipeline step.",
+    epilog=_exit_codes(),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -34,8 +43,8 @@ DateOption = Annotated[
 
 
 def load_context(model: str) -> tuple[PlatformConfig, ModelConfig, Lakehouse]:
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.storage import Lakehouse
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.lakehouse.storage import Lakehouse
 
     platform = load_platform_config()
     return platform, load_model_config(model), Lakehouse(platform.lakehouse_uri)
@@ -56,6 +65,6 @@ def emit(result: dict[str, Any], as_json: bool, human: str) -> None:
 
 
 def tracking_client(platform: PlatformConfig) -> MlflowClient:
-    from pipelines.registry import mlflow_client
+    from pipelines.training.tracking import mlflow_client
 
     return mlflow_client(platform)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit, load_context
-
-actuals_app = typer.Typer(help="Actuals: what really happened, for live performance.")
-app.add_typer(actuals_app, name="actuals")
+from pipelines.cli.common import ModelOption, app, load_context
 
 
 @app.command("serve")
@@ -30,22 +26,3 @@ def serve(
     # SIGTERM stops the server gracefully: the app's shutdown writes the prediction buffer.
     uvicorn.run(service(platform, config, online=online), host=host, port=port, log_level="warning",
                 timeout_graceful_shutdown=30)  # fmt: skip
-
-
-@actuals_app.command("ingest")
-def actuals_ingest(
-    model: ModelOption,
-    as_of: DateOption,
-    file: Annotated[str | None, typer.Option(help="CSV or Parquet of actuals; default: silver.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Load the actuals reported recently into the prediction log's database."""
-    from pipelines.actuals import ingest_actuals
-    from pipelines.serving.log import PredictionLog
-
-    platform, config, lakehouse = load_context(model)
-    loaded = ingest_actuals(
-        PredictionLog(platform.serving.prediction_log_url), lakehouse, config, as_of.date(), file
-    )
-    emit(asdict(loaded), as_json, f"{loaded.rows} actuals of {loaded.model} for {loaded.first_day} .. "
-         f"{loaded.last_day} loaded from {loaded.source}")  # fmt: skip

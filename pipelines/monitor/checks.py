@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 
 from pipelines.errors import MissingInputError
-from pipelines.lineage import from_tags
-from pipelines.registry import CHAMPION, alias_version
+from pipelines.release.registry import CHAMPION, alias_version
+from pipelines.training.lineage import from_tags
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from mlflow import MlflowClient
 
-    from pipelines.config import ModelConfig
+    from pipelines.config.model import ModelConfig
 
 TRIGGERED_REASONS = ("performance", "data shift")
 
@@ -87,7 +87,7 @@ def write_summary(client: MlflowClient, run_id: str, result: CheckResult) -> Non
 def history_chart(result: CheckResult) -> str:
     """This check's value per day so far (from the summaries written before it, and this
     one), breaches in red, against the threshold."""
-    from pipelines.ui.checks import check_chart, check_history
+    from pipelines.monitor.history import check_chart, check_history
 
     reports_uri = result.report_uri.rsplit("/", 2)[0]
     points = [p for p in check_history(reports_uri, result.model)[result.check] if p["as_of"] <= result.as_of]

@@ -18,21 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 import fsspec
 
-from pipelines.datasets import read_dataset
 from pipelines.errors import MissingInputError
-from pipelines.evaluate import PREDICTION
+from pipelines.features.datasets import read_dataset
+from pipelines.lakehouse.storage import PartitionKey
 from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
 from pipelines.monitor.text_drift import TEXT_METHOD, text_samples, with_texts
 from pipelines.serving.log import PredictionLog
-from pipelines.storage import PartitionKey
+from pipelines.training.metrics import PREDICTION
 
 if TYPE_CHECKING:
     import pandas as pd
     from evidently.core.report import Snapshot
     from mlflow import MlflowClient
 
-    from pipelines.config import ModelConfig, PlatformConfig
-    from pipelines.storage import Lakehouse
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
+    from pipelines.lakehouse.storage import Lakehouse
 
 log = logging.getLogger("conveyor.monitor")
 

@@ -15,19 +15,20 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from pipelines.actuals import slices_from_silver
-from pipelines.evaluate import evaluate_predictions, is_better
-from pipelines.features import ENTITY_ID, EVENT_TIMESTAMP
-from pipelines.gold.keys import SEPARATOR
+from pipelines.features.store import ENTITY_ID, EVENT_TIMESTAMP
+from pipelines.lakehouse.gold.keys import SEPARATOR
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.monitor.actuals import slices_from_silver
 from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
 from pipelines.serving.log import PredictionLog
-from pipelines.storage import Lakehouse
+from pipelines.training.metrics import evaluate_predictions, is_better
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-    from pipelines.config import ModelConfig, PlatformConfig
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
 
 log = logging.getLogger("conveyor.monitor")
 

@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from pipelines.errors import ConfigError
-from pipelines.gold.keys import entity_key
+from pipelines.lakehouse.gold.keys import entity_key
 from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
 from pipelines.serving.online import read_online
@@ -30,7 +30,8 @@ from pipelines.serving.schema import Prediction, PredictResponse, request_model
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from pipelines.config import ModelConfig, PlatformConfig
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
     from pipelines.serving.champion import ChampionFollower, LoadedModel
     from pipelines.serving.online import OnlineFeatures
 
@@ -208,9 +209,9 @@ def service(platform: PlatformConfig, config: ModelConfig, *, online: bool = Tru
     """The service as ``conveyor serve`` runs it: following the registry, reading Feast."""
     import torch
 
-    from pipelines.registry import mlflow_client
     from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
+    from pipelines.training.tracking import mlflow_client
 
     if platform.environment != "local" and not platform.serving.api_token:
         raise ConfigError(

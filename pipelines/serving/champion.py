@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipelines.registry import CHAMPION, alias_version
+from pipelines.release.registry import CHAMPION, alias_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from pipelines.datasets import feature_columns
-from pipelines.features import ENTITY_ID, feature_store
+from pipelines.features.datasets import feature_columns
+from pipelines.features.store import ENTITY_ID, feature_store
 
 log = logging.getLogger("conveyor.serving")
 
 if TYPE_CHECKING:
-    from pipelines.config import ModelConfig, PlatformConfig
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
 
 
 class OnlineFeatures:

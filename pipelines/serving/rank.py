@@ -17,7 +17,7 @@ from fastapi import HTTPException
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from pipelines.gold.keys import entity_key
+from pipelines.lakehouse.gold.keys import entity_key
 from pipelines.serving.online import read_online
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.params import Depends
 
-    from pipelines.config import ModelConfig
+    from pipelines.config.model import ModelConfig
     from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 if TYPE_CHECKING:
-    from pipelines.config import ModelConfig
+    from pipelines.config.model import ModelConfig
 
 _STRICT = ConfigDict(extra="forbid")
 

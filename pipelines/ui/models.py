@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pipelines.config import RANKING_METRICS
-from pipelines.ui.checks import check_history
+from pipelines.config.model import RANKING_METRICS
+from pipelines.monitor.history import check_history
 from pipelines.ui.versions import champion_history, version_summaries
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from pipelines.config import ModelConfig, PlatformConfig
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
 
 
 def model_view(platform: PlatformConfig, config: ModelConfig, client: MlflowClient) -> dict[str, Any]:

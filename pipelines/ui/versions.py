@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import fsspec
 
-from pipelines.config import MetricName
-from pipelines.lineage import from_tags
-from pipelines.registry import CHALLENGER, CHAMPION, CHAMPION_HISTORY, alias_version
+from pipelines.config.model import MetricName
+from pipelines.release.registry import CHALLENGER, CHAMPION, CHAMPION_HISTORY, alias_version
+from pipelines.training.lineage import from_tags
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from pipelines.config import PlatformConfig
+    from pipelines.config.platform import PlatformConfig
 
 GATE_FIELDS = ("promote", "kind", "mode", "summary", "champion_version", "report")
 # The overall test metrics; a run also holds per-slice ones and per-epoch training numbers.

@@ -12,7 +12,7 @@ import pendulum
 if TYPE_CHECKING:
     from airflow.sdk import Asset
 
-    from pipelines.config import ModelConfig
+    from pipelines.config.model import ModelConfig
 
 START_DATE = pendulum.datetime(2024, 1, 1, tz="UTC")
 # The day a run works on: its logical date, or, for a run triggered without one (an alert
@@ -24,7 +24,7 @@ RUN_DAY = "{{ " + RUN_DAY_EXPRESSION + " }}"
 def model_configs() -> list[ModelConfig]:
     """Every model in configs/models/; a broken file fails the DAG file's import with the
     config error's message, which the Airflow UI shows."""
-    from pipelines.config import load_model_config, model_names
+    from pipelines.config.load import load_model_config, model_names
 
     return [load_model_config(name) for name in model_names()]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Param
 
 if TYPE_CHECKING:
-    from pipelines.config import ModelConfig
+    from pipelines.config.model import ModelConfig
 
 # A reason is a short line for the lineage, not an essay; force needs a person and a why.
 REASON_LIMIT, NAME_LIMIT, JUSTIFICATION_LIMIT = 200, 100, 500
@@ -19,7 +19,7 @@ REASON_LIMIT, NAME_LIMIT, JUSTIFICATION_LIMIT = 200, 100, 500
 def overrides_schema(config: ModelConfig) -> dict[str, Any]:
     """The JSON schema of the model type's hyperparameters (from its pydantic model, so the
     form knows the same names, types and bounds the training step enforces)."""
-    from pipelines.train.params import PARAMS_BY_TYPE
+    from pipelines.config.params import PARAMS_BY_TYPE
 
     schema = PARAMS_BY_TYPE[config.model.type].model_json_schema()
     for field in schema["properties"].values():
@@ -29,10 +29,10 @@ def overrides_schema(config: ModelConfig) -> dict[str, Any]:
 
 def registered_versions(model: str) -> tuple[list[str], str | None]:
     """The registered versions of ``model`` and its champion, as the registry last wrote them
-    (pipelines.registry.record_versions); none when it never has. A file, not the registry:
+    (pipelines.release.registry.record_versions); none when it never has. A file, not the registry:
     a DAG file parses on every DAG processor loop and must not open a database."""
-    from pipelines.config import conveyor_home
-    from pipelines.registry import versions_file
+    from pipelines.config.load import conveyor_home
+    from pipelines.release.registry import versions_file
 
     try:
         listed = json.loads(versions_file(conveyor_home(), model).read_text())

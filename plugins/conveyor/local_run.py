@@ -5,7 +5,7 @@
 For the demo and tests on the embedded default: every task runs for real, in order,
 without a scheduler. Airflow reads its configuration when first imported, so callers
 start this in a process of its own with AIRFLOW_HOME and the DAG and plugin folders set
-(``pipelines.airflow_local.airflow_environment``). A run already queued for the same logical date (e.g. one a
+(``pipelines.local.airflow.airflow_environment``). A run already queued for the same logical date (e.g. one a
 monitor triggered) is replaced by this one, as ``dag.test`` does.
 """
 

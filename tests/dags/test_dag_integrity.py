@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from pipelines.config import load_model_config, model_names
+from pipelines.config.load import load_model_config, model_names
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 KINDS = ("ingest", "train", "monitor", "rollback")

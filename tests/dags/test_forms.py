@@ -11,8 +11,8 @@ from airflow.sdk import Param
 from airflow.sdk.exceptions import ParamValidationError
 from conveyor.forms import rollback_params, train_params
 
-from pipelines.config import load_model_config
-from pipelines.registry import versions_file
+from pipelines.config.load import load_model_config
+from pipelines.release.registry import versions_file
 
 
 def check(param: Param, value: object) -> object:

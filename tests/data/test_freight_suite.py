@@ -8,14 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config
-from pipelines.data.corruption import CORRUPTION_KINDS, batch_columns, batch_to_csv, corrupt_batch
-from pipelines.data.freight import FreightScenario, batches_by_logical_date
+from pipelines.config.load import load_model_config
 from pipelines.errors import BatchRejectedError
-from pipelines.expectations import BatchValidator
-from pipelines.ingest import BATCH_FILE, ingest_batch
-from pipelines.storage import PartitionKey
-from pipelines.validate import validate_batch
+from pipelines.lakehouse.expectations import BatchValidator
+from pipelines.lakehouse.ingest import BATCH_FILE, ingest_batch
+from pipelines.lakehouse.storage import PartitionKey
+from pipelines.lakehouse.validate import validate_batch
+from pipelines.samples.corruption import CORRUPTION_KINDS, batch_columns, batch_to_csv, corrupt_batch
+from pipelines.samples.freight import FreightScenario, batches_by_logical_date
 
 MAX_ROWS = 100  # small, so the huge batch stays small in a test
 DAY = date(2024, 2, 1)

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from pipelines.airflow_local import airflow_environment
+from pipelines.local.airflow import airflow_environment
 from tests.support import free_port, wait_for
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")

@@ -41,8 +41,9 @@ TRAIN, ROLLBACK = f"{MODEL}__train", f"{MODEL}__rollback"
 
 def champion(home: Path) -> str | None:
     """The champion as the registry has it (the UI's word is checked separately)."""
-    from pipelines.config import load_platform_config
-    from pipelines.registry import CHAMPION, alias_version, mlflow_client
+    from pipelines.config.load import load_platform_config
+    from pipelines.release.registry import CHAMPION, alias_version
+    from pipelines.training.tracking import mlflow_client
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CONVEYOR_HOME", str(home))

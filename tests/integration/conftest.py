@@ -16,11 +16,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pipelines.airflow_local import airflow_environment
-from pipelines.config import ModelConfig, load_model_config, load_platform_config
-from pipelines.cycle import run_training_cycle
-from pipelines.registry import mlflow_client
-from pipelines.storage import Lakehouse
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.config.model import ModelConfig
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.local.airflow import airflow_environment
+from pipelines.local.cycle import run_training_cycle
+from pipelines.training.tracking import mlflow_client
 
 SEARCH_DAYS, SEARCH_AS_OF = 36, date(2024, 2, 5)
 TOKEN = "a-generated-serving-token"
@@ -31,8 +32,8 @@ MACHINE_REDIS = "127.0.0.1:6379"
 def search_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Five weeks of search logs (20 queries a day) through gold, and the base weights of
     the search model's encoder, built once per test process."""
-    from pipelines.backfill import process_landed_days
-    from pipelines.generate import generate_batches
+    from pipelines.local.backfill import process_landed_days
+    from pipelines.samples.generate import generate_batches
 
     home = tmp_path_factory.mktemp("search")
     with pytest.MonkeyPatch.context() as patch:
@@ -87,8 +88,8 @@ def serve_traffic(first: date, last: date, batch_size: int = 50, model: str = "f
     ``logged_instances``)."""
     from fastapi.testclient import TestClient
 
+    from pipelines.samples.traffic import gold_instances, send
     from pipelines.serving.app import service
-    from pipelines.serving.traffic import gold_instances, send
 
     platform, config = load_platform_config(), load_model_config(model)
     lakehouse = Lakehouse(platform.lakehouse_uri)
@@ -111,9 +112,9 @@ def logged_instances(
     results its logs (silver) show for that day, with the features gold computed for
     them. A pair gold has no features for yet (never shown before) is left out, as the
     training sets leave it out."""
-    from pipelines.actuals import slices_from_silver
-    from pipelines.datasets import feature_columns
-    from pipelines.storage import PartitionKey
+    from pipelines.features.datasets import feature_columns
+    from pipelines.lakehouse.storage import PartitionKey
+    from pipelines.monitor.actuals import slices_from_silver
 
     horizon, columns = timedelta(days=config.features.horizon_days), feature_columns(config)
     shown = slices_from_silver(lakehouse, config, [], first, last)

@@ -14,17 +14,18 @@ from datetime import date, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.actuals import ingest_actuals
-from pipelines.airflow_local import airflow_environment, run_dag
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.cycle import run_training_cycle
-from pipelines.features import feature_store
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.features.store import feature_store
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.local.airflow import airflow_environment, run_dag
+from pipelines.local.cycle import run_training_cycle
 from pipelines.monitor import check_performance
-from pipelines.registry import CHAMPION, alias_version, mlflow_client
+from pipelines.monitor.actuals import ingest_actuals
+from pipelines.release.registry import CHAMPION, alias_version
+from pipelines.samples.traffic import gold_instances
 from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
-from pipelines.serving.traffic import gold_instances
-from pipelines.storage import Lakehouse
+from pipelines.training.tracking import mlflow_client
 from tests.integration.conftest import MACHINE_REDIS, TOKEN, serve_traffic
 from tests.support import free_port
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.airflow_local import run_dag
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.generate import generate_batches
-from pipelines.registry import CHAMPION, alias_version, lineage, mlflow_client
-from pipelines.storage import Lakehouse, PartitionKey
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.lakehouse.storage import Lakehouse, PartitionKey
+from pipelines.local.airflow import run_dag
+from pipelines.release.registry import CHAMPION, alias_version, read_lineage
+from pipelines.samples.generate import generate_batches
+from pipelines.training.tracking import mlflow_client
 
 
 def test_ingest_dag_takes_a_day_to_feast_and_stops_a_bad_batch_without_retrying(airflow_env, model_home):
@@ -39,6 +40,6 @@ def test_train_dag_makes_a_champion_and_records_why_it_ran(airflow_env, model_ho
     assert outcome["tasks"]["keep_champion"] == "skipped"
     client = mlflow_client(load_platform_config())
     assert alias_version(client, "freight_volume", CHAMPION) == "1"
-    record = lineage(client, "freight_volume@champion")["lineage"]
+    record = read_lineage(client, "freight_volume@champion")["lineage"]
     assert record["trigger_reason"] == "alert: FreightErrorHigh"
     assert record["dag_run_id"] == outcome["run_id"]

@@ -6,11 +6,12 @@ import re
 from datetime import date
 from pathlib import Path
 
-from pipelines.airflow_local import airflow_environment, run_dag
-from pipelines.config import load_platform_config
-from pipelines.demo import run_demo
-from pipelines.registry import lineage, mlflow_client
-from pipelines.storage import PartitionKey
+from pipelines.config.load import load_platform_config
+from pipelines.lakehouse.storage import PartitionKey
+from pipelines.local.airflow import airflow_environment, run_dag
+from pipelines.local.demo import run_demo
+from pipelines.release.registry import read_lineage
+from pipelines.training.tracking import mlflow_client
 
 
 def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, lakehouse, capsys):
@@ -35,10 +36,10 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     assert "freight_volume__train 2024-05-12: success" in printed
 
     client = mlflow_client(load_platform_config())
-    retrained = lineage(client, "freight_volume@challenger")
+    retrained = read_lineage(client, "freight_volume@challenger")
     assert retrained["version"] == "2" and retrained["lineage"]["trigger_reason"] == "data shift"
     assert f"version 2 (trigger: data shift): gate {retrained['gate']['summary']}" in printed
-    champion = lineage(client, "freight_volume@champion")
+    champion = read_lineage(client, "freight_volume@champion")
     assert f"Model: freight_volume version {champion['version']} is champion" in printed
     drift_report = conveyor_home / "reports" / "freight_volume" / "drift-2024-05-12.html"
     assert str(drift_report) in printed and drift_report.is_file()
@@ -48,8 +49,8 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     assert run_dag(env, "freight_volume__rollback", "2024-05-13", {"version": "2"})["state"].endswith(
         "success"
     )
-    assert lineage(client, "freight_volume@champion")["version"] == "2"
+    assert read_lineage(client, "freight_volume@champion")["version"] == "2"
     assert run_dag(env, "freight_volume__rollback", "2024-05-14", {"version": "1"})["state"].endswith(
         "success"
     )
-    assert lineage(client, "freight_volume@champion")["version"] == "1"
+    assert read_lineage(client, "freight_volume@champion")["version"] == "1"

@@ -7,17 +7,17 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.datasets import build_datasets
+from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.errors import ConfigError, MissingInputError
-from pipelines.features import (
+from pipelines.features.datasets import build_datasets
+from pipelines.features.store import (
     apply_features,
     feature_store,
     historical_features,
     materialize_features,
     online_features,
 )
-from pipelines.storage import Lakehouse, PartitionKey
+from pipelines.lakehouse.storage import Lakehouse, PartitionKey
 
 
 @pytest.fixture

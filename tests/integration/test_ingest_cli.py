@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.storage import PartitionKey
+from pipelines.lakehouse.storage import PartitionKey
 
 DAY = "2024-02-10"
 

@@ -8,22 +8,16 @@ from datetime import date
 import pytest
 
 from pipelines import promotion, training
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.cycle import retrain_from_lineage, run_training_cycle
-from pipelines.datasets import build_datasets
-from pipelines.features import apply_features, feature_store
-from pipelines.lineage import LINEAGE_FIELDS
-from pipelines.promotion import GateBlockedError
-from pipelines.registry import (
-    CHALLENGER,
-    CHAMPION,
-    PromotionConflictError,
-    alias_version,
-    lineage,
-    mlflow_client,
-    rollback,
-)
-from pipelines.storage import Lakehouse
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.errors import GateBlockedError, PromotionConflictError
+from pipelines.features.datasets import build_datasets
+from pipelines.features.store import apply_features, feature_store
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.local.cycle import retrain_from_lineage, run_training_cycle
+from pipelines.release.registry import CHALLENGER, CHAMPION, alias_version, read_lineage
+from pipelines.release.rollback import rollback_champion
+from pipelines.training.lineage import LINEAGE_FIELDS
+from pipelines.training.tracking import mlflow_client
 
 AS_OF = date(2024, 4, 30)  # the prepared lakehouse's last logical date
 
@@ -53,7 +47,7 @@ def test_a_first_model_becomes_champion_with_every_lineage_field(env, monkeypatc
 
     assert result.decision.kind == "first_deploy" and result.decision.promote
     assert alias_version(client, "freight_volume", CHAMPION) == result.version == "1"
-    record = lineage(client, "freight_volume@champion")
+    record = read_lineage(client, "freight_volume@champion")
     empty = [field for field in LINEAGE_FIELDS if not record["lineage"][field]]
     assert empty == [], f"lineage fields left empty: {empty}"
     assert record["lineage"]["trigger_reason"] == "manual"
@@ -86,7 +80,7 @@ def test_worse_is_kept_out_better_goes_in_rollback_restores_and_force_is_recorde
     assert better.metrics["rmse"] < first.metrics["rmse"]
     assert alias_version(client, "freight_volume", CHAMPION) == "3"
 
-    rollback(client, platform, "freight_volume", "1")
+    rollback_champion(client, platform, "freight_volume", "1")
     assert alias_version(client, "freight_volume", CHAMPION) == "1"
     assert client.get_model_version("freight_volume", "1").tags["conveyor.rolled_back_from"] == "3"
 

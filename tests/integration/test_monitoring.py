@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.actuals import ingest_actuals
-from pipelines.airflow_local import run_dag
-from pipelines.backfill import process_landed_days
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.generate import generate_batches
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.local.airflow import run_dag
+from pipelines.local.backfill import process_landed_days
 from pipelines.monitor import check_drift, check_performance
-from pipelines.registry import mlflow_client
+from pipelines.monitor.actuals import ingest_actuals
+from pipelines.samples.generate import generate_batches
 from pipelines.serving.log import PredictionLog
-from pipelines.storage import Lakehouse
+from pipelines.training.tracking import mlflow_client
 from tests.conftest import TRAINED_AS_OF
 from tests.integration.conftest import serve_traffic
 

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.airflow_local import airflow_environment
-from pipelines.config import load_platform_config
-from pipelines.features import feature_store
-from pipelines.registry import CHAMPION, alias_version, mlflow_client
+from pipelines.config.load import load_platform_config
+from pipelines.features.store import feature_store
+from pipelines.local.airflow import airflow_environment
+from pipelines.release.registry import CHAMPION, alias_version
+from pipelines.training.tracking import mlflow_client
 from tests.conftest import TRAINED_AS_OF
 from tests.integration.conftest import MACHINE_REDIS
 from tests.support import free_port

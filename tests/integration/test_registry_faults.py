@@ -9,13 +9,14 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from pipelines import promotion, training
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.cycle import run_training_cycle
+from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.errors import RegistryUnavailableError
-from pipelines.features import feature_store
-from pipelines.lineage import from_tags
-from pipelines.registry import CHALLENGER, CHAMPION, alias_version, mlflow_client
-from pipelines.storage import Lakehouse
+from pipelines.features.store import feature_store
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.local.cycle import run_training_cycle
+from pipelines.release.registry import CHALLENGER, CHAMPION, alias_version
+from pipelines.training.lineage import from_tags
+from pipelines.training.tracking import mlflow_client
 from tests.conftest import TRAINED_AS_OF
 from tests.integration.conftest import MACHINE_REDIS
 from tests.support import MlflowServer

@@ -9,11 +9,12 @@ import shutil
 import mlflow
 import pytest
 
-from pipelines.airflow_local import airflow_environment, run_dag
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.datasets import feature_columns, read_dataset
-from pipelines.evaluate import PREDICTION, evaluate_predictions
-from pipelines.registry import CHAMPION, alias_version, lineage, mlflow_client
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.features.datasets import feature_columns, read_dataset
+from pipelines.local.airflow import airflow_environment, run_dag
+from pipelines.release.registry import CHAMPION, alias_version, read_lineage
+from pipelines.training.metrics import PREDICTION, evaluate_predictions
+from pipelines.training.tracking import mlflow_client
 from tests.integration.conftest import SEARCH_AS_OF
 
 
@@ -27,7 +28,7 @@ def test_the_search_train_dag_makes_a_champion_from_the_config_alone(search_home
     config = load_model_config("search_relevance")
     client = mlflow_client(load_platform_config())
     assert alias_version(client, "search_relevance", CHAMPION) == "1"
-    record = lineage(client, "search_relevance@champion")
+    record = read_lineage(client, "search_relevance@champion")
     metrics = record["metrics"]
     assert metrics["ndcg_at_10"] > config.gates.business_threshold and 0 < metrics["mrr"] <= 1
     sliced = {name.split(".")[1] for name in record["slice_metrics"] if name.endswith(".ndcg_at_10")}

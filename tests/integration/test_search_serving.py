@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.config import load_model_config, load_platform_config
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.lakehouse.storage import Lakehouse, PartitionKey
 from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
-from pipelines.storage import Lakehouse, PartitionKey
 
 
 @pytest.fixture

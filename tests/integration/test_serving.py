@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.config import load_model_config, load_platform_config
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.lakehouse.storage import Lakehouse, PartitionKey
+from pipelines.samples.traffic import gold_instances
 from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
-from pipelines.serving.traffic import gold_instances
-from pipelines.storage import Lakehouse, PartitionKey
 
 
 @pytest.fixture

@@ -13,13 +13,15 @@ from datetime import date
 
 import httpx
 
-from pipelines.actuals import ingest_actuals
-from pipelines.config import load_model_config, load_platform_config
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.lakehouse.storage import Lakehouse
 from pipelines.monitor import check_performance
-from pipelines.registry import CHAMPION, alias_version, mlflow_client, promote, rollback
+from pipelines.monitor.actuals import ingest_actuals
+from pipelines.release.registry import CHAMPION, alias_version, move_champion
+from pipelines.release.rollback import rollback_champion
+from pipelines.samples.traffic import gold_instances
 from pipelines.serving.log import PredictionLog
-from pipelines.serving.traffic import gold_instances
-from pipelines.storage import Lakehouse
+from pipelines.training.tracking import mlflow_client
 from tests.support import free_port, wait_for
 
 
@@ -94,9 +96,9 @@ def test_promotion_and_rollback_under_traffic_fail_no_request_and_sigterm_loses_
                 "freight_volume", first.source, first.run_id, dict(first.tags)
             ).version
         )
-        promote(client, platform, "freight_volume", second, expected_champion="1")
+        move_champion(client, platform, "freight_volume", second, expected_champion="1")
         traffic.wait_for_version(second)
-        rollback(client, platform, "freight_volume", "1")
+        rollback_champion(client, platform, "freight_volume", "1")
         traffic.wait_for_version("1")
         traffic.stop.set()
         traffic.join()

@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 
 from pipelines import training
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.datasets import build_datasets
-from pipelines.features import apply_features, feature_store
-from pipelines.registry import mlflow_client
-from pipelines.storage import Lakehouse
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.features.datasets import build_datasets
+from pipelines.features.store import apply_features, feature_store
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.training.tracking import mlflow_client
 
 AS_OF = date(2024, 4, 30)
 EPOCHS = 150

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config, load_platform_config
-from pipelines.datasets import build_datasets, read_dataset
-from pipelines.features import apply_features, feature_store
-from pipelines.storage import Lakehouse
-from pipelines.train import resolve_params, train_model
+from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.features.datasets import build_datasets, read_dataset
+from pipelines.features.store import apply_features, feature_store
+from pipelines.lakehouse.storage import Lakehouse
+from pipelines.models import fit_model, resolve_params
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def trained(prepared_lakehouse, tmp_path_factory):
         store = feature_store(platform)
         apply_features(store, config, lakehouse)
         train_ref, test_ref = build_datasets(lakehouse, store, config, date(2024, 4, 30))
-        model = train_model(config, read_dataset(train_ref.uri), home / "checkpoints", resolve_params(config))
+        model = fit_model(config, read_dataset(train_ref.uri), home / "checkpoints", resolve_params(config))
     return model, read_dataset(test_ref.uri)
 
 

@@ -7,11 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.config import (
-    load_model_config,
-    load_platform_config,
-    parse_model_config,
-)
+from pipelines.config.load import load_model_config, load_platform_config, parse_model_config
 from pipelines.errors import ConfigError
 
 MODEL_FILE = Path(__file__).resolve().parents[2] / "configs" / "models" / "freight_volume.yaml"

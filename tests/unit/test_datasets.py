@@ -5,8 +5,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines.datasets import cleanup_datasets, publish_dataset, read_dataset, split_by_time
 from pipelines.errors import MissingInputError
+from pipelines.features.datasets import cleanup_datasets, publish_dataset, read_dataset, split_by_time
 
 
 def frame(days: int) -> pd.DataFrame:

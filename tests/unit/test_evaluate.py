@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import MissingInputError
-from pipelines.evaluate import check_slices, evaluate_predictions, regression_metrics
+from pipelines.training.metrics import check_slices, evaluate_predictions, regression_metrics
 
 
 def test_metrics_have_their_textbook_values():

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.gates import decide, paired_bootstrap
+from pipelines.release.gate import decide, paired_bootstrap
 
 
 def scored(actual: np.ndarray, prediction: np.ndarray, regions: list[str] | None = None) -> pd.DataFrame:

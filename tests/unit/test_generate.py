@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.config import load_model_config
-from pipelines.data import freight, search
+from pipelines.config.load import load_model_config
 from pipelines.errors import ConfigError
-from pipelines.generate import generate_batches
+from pipelines.samples import freight, search
+from pipelines.samples.generate import generate_batches
 
 START = date(2024, 1, 1)
 

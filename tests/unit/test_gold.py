@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipelines.gold import compute_features, lookback_start
+from pipelines.lakehouse.gold import compute_features, lookback_start
 
 AS_OF = date(2024, 3, 31)
 

@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config
-from pipelines.gold import compute_features, lookback_start
+from pipelines.config.load import load_model_config
+from pipelines.lakehouse.gold import compute_features, lookback_start
 
 AS_OF = date(2024, 3, 31)
 

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from pipelines.actuals import from_file
 from pipelines.errors import MissingInputError
+from pipelines.monitor.actuals import from_file
 from pipelines.serving.log import BufferedLog, PredictionLog
 
 

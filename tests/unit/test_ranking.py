@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import ndcg_score
 
-from pipelines.config import load_model_config
-from pipelines.evaluate import evaluate_predictions, units
-from pipelines.gates import decide
-from pipelines.ranking import per_list
+from pipelines.config.load import load_model_config
+from pipelines.release.gate import decide
+from pipelines.training.metrics import evaluate_predictions, per_list, units
 
 RNG = np.random.default_rng(3)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from pipelines.errors import MissingInputError, PartitionConflictError
-from pipelines.storage import Lakehouse, PartitionKey, frame_hash
+from pipelines.lakehouse.storage import Lakehouse, PartitionKey, frame_hash
 
 DAY = date(2024, 3, 1)
 KEY = PartitionKey("silver", "freight", DAY)

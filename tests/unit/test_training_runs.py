@@ -3,9 +3,9 @@ retry of the same training closes it, and touches no other training's run."""
 
 from __future__ import annotations
 
-from pipelines.lineage import TAG
-from pipelines.registry import experiment_id, mlflow_client
-from pipelines.training import close_abandoned_runs
+from pipelines.training.lineage import TAG
+from pipelines.training.tracking import experiment_id, mlflow_client
+from pipelines.training.train import close_abandoned_runs
 
 
 def test_the_retry_marks_its_abandoned_try_failed_and_nothing_else(platform):

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from pipelines.errors import non_retryable_exit_codes
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-# pipelines.errors: 2 config, 3 conflict, 4 missing input, 5 rejected batch, 7 gate-blocked.
-NON_RETRYABLE_EXIT_CODES = frozenset({2, 3, 4, 5, 7})
+NON_RETRYABLE_EXIT_CODES = non_retryable_exit_codes()
 STATE_DIR = "/var/lib/conveyor"
 RESULT_FILE = "/airflow/xcom/return.json"  # where KubernetesPodOperator's sidecar reads XCom
 

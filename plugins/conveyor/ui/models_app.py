@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pipelines.ui.checks import REPORT_FILE
+from pipelines.monitor.history import REPORT_FILE
 
 URL_PREFIX = "/conveyor"
 REGISTRY_RETRY_AFTER_SECONDS = 30
@@ -38,7 +38,7 @@ def readable_models(user: Annotated[Any, Depends(current_user)]) -> list[str]:
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
 
-    from pipelines.config import model_names
+    from pipelines.config.load import model_names
 
     def may_read(name: str) -> bool:
         details = DagDetails(id=f"{name}__train")
@@ -85,8 +85,8 @@ def load_views(names: list[str]) -> list[dict[str, Any]]:
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
-    from pipelines.config import load_model_config, load_platform_config
-    from pipelines.registry import mlflow_client
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.training.tracking import mlflow_client
     from pipelines.ui.models import model_view
 
     platform = load_platform_config()
@@ -137,7 +137,7 @@ def create_app() -> FastAPI:
         """Evidently's HTML report, from the reports folder (which the browser cannot reach)."""
         import fsspec
 
-        from pipelines.config import load_platform_config
+        from pipelines.config.load import load_platform_config
 
         if not REPORT_FILE.match(name):
             raise HTTPException(status_code=404, detail=f"{name!r} is not a drift report")

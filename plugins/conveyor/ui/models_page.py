@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from pipelines.ui.checks import check_chart
-from pipelines.ui.svg_charts import line_chart
+from pipelines.monitor.charts import line_chart
+from pipelines.monitor.history import check_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
 # MLflow's UI as a browser reaches it (the tracking URI may be a database or an address

@@ -10,7 +10,8 @@ from conveyor.ui.models_app import URL_PREFIX, create_app, page_readable, readab
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from pipelines.registry import mlflow_client, promote
+from pipelines.release.registry import move_champion
+from pipelines.training.tracking import mlflow_client
 from tests.support import free_port
 from tests.unit.ui.fake_registry import MODEL, add_version, write_check
 
@@ -37,7 +38,7 @@ def mounted(readable: list[str] | None) -> TestClient:
 def home_with_a_champion(platform):
     client = mlflow_client(platform)
     first = add_version(client, platform, rmse=13.5, promote=True)
-    promote(client, platform, MODEL, first, expected_champion=None)
+    move_champion(client, platform, MODEL, first, expected_champion=None)
     add_version(client, platform, rmse=16.0, promote=False, reason="data shift",
                 dag_run_id="data_shift__2024-05-12")  # fmt: skip
     write_check(platform, "performance", "2024-05-12", 14.4)

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipelines.data.freight import (
+from pipelines.samples.freight import (
     BATCH_COLUMNS,
     NEW_REGION,
     FreightScenario,

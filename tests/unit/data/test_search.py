@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pipelines.data.search import (
+from pipelines.samples.search import (
     BATCH_COLUMNS,
     DWELL_GRADE_BOUNDS,
     RARE_LANGUAGE,
@@ -13,7 +13,7 @@ from pipelines.data.search import (
     batches_by_logical_date,
     generate_logs,
 )
-from pipelines.data.search_words import FILLER, LANGUAGES, SHIFT_TOPICS, TOPICS, vocabulary
+from pipelines.samples.search_words import FILLER, LANGUAGES, SHIFT_TOPICS, TOPICS, vocabulary
 
 START = date(2024, 1, 1)
 SHIFT_START = START + timedelta(days=20)

@@ -9,10 +9,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config
-from pipelines.data.search import SearchScenario, ShiftKind, generate_logs
+from pipelines.config.load import load_model_config
 from pipelines.monitor.drift import drift_report
 from pipelines.monitor.text_drift import text_samples, with_texts
+from pipelines.samples.search import SearchScenario, ShiftKind, generate_logs
 
 START, SHIFT_START, TEXT = date(2024, 1, 1), date(2024, 2, 7), ["query", "document"]
 

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from pipelines.config import load_model_config
-from pipelines.evaluate import evaluate_predictions
+from pipelines.config.load import load_model_config
 from pipelines.monitor.performance import join_slices, live_rows
 from pipelines.serving.log import PredictionLog
+from pipelines.training.metrics import evaluate_predictions
 
 DAY = date(2024, 2, 10)
 # (query, doc, served by version, score); d-01 is asked about twice, the last answer stands.

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipelines.errors import MissingInputError, PartitionConflictError
-from pipelines.train.base_weights import init_base_weights, load_base_weights, weights_folder
+from pipelines.models.base_weights import init_base_weights, load_base_weights, weights_folder
 
 WORDS = ["river", "mountain", "forest", "ocean", "Café", "e-mail", "guitar", "piano"]
 

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import torch
 
+from pipelines.config.params import CrossEncoderParams
 from pipelines.errors import ConfigError, MissingInputError
-from pipelines.train import cross_encoder
-from pipelines.train.base_weights import init_base_weights
-from pipelines.train.cross_encoder import TrainedCrossEncoder, fit_cross_encoder
-from pipelines.train.params import CrossEncoderParams
-from pipelines.train.text_pairs import PairBatches
+from pipelines.models import cross_encoder
+from pipelines.models.base_weights import init_base_weights
+from pipelines.models.cross_encoder import TrainedCrossEncoder, fit_cross_encoder
+from pipelines.models.text_pairs import PairBatches
 
 WORDS = [
     "river", "mountain", "forest", "ocean", "desert", "city", "village", "bridge", "castle",

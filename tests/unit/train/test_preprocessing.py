@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.train.preprocessing import UNKNOWN, Preprocessor
+from pipelines.models.preprocessing import UNKNOWN, Preprocessor
 
 TRAIN = pd.DataFrame(
     {"lag": [1.0, 3.0, np.nan], "region": ["north", "south", "north"], "y": [10.0, 20.0, 30.0]}

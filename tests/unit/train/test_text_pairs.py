@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pipelines.train.text_pairs import EncodedPairs, PairBatches, length_bucketed_batches, text_values
+from pipelines.models.text_pairs import EncodedPairs, PairBatches, length_bucketed_batches, text_values
 
 LENGTHS = np.random.default_rng(0).integers(3, 40, size=500)
 

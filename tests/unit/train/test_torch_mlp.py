@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pipelines.train.params import TorchMLPParams
-from pipelines.train.torch_mlp import fit, latest_checkpoint
+from pipelines.config.params import TorchMLPParams
+from pipelines.models.torch_mlp import fit, latest_checkpoint
 
 RNG = np.random.default_rng(0)
 NUMERIC = RNG.normal(size=(300, 4)).astype("float32")

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.lineage import as_tags
-from pipelines.registry import CHALLENGER, experiment_id
+from pipelines.release.registry import CHALLENGER
+from pipelines.training.lineage import as_tags
+from pipelines.training.tracking import experiment_id
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-    from pipelines.config import PlatformConfig
+    from pipelines.config.platform import PlatformConfig
 
 MODEL = "freight_volume"
 

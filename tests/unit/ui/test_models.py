@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.registry import mlflow_client, promote, rollback
+from pipelines.release.registry import move_champion
+from pipelines.release.rollback import rollback_champion
+from pipelines.training.tracking import mlflow_client
 from pipelines.ui.models import model_view
 from tests.unit.ui.fake_registry import MODEL, add_version, write_check
 
@@ -33,11 +35,11 @@ def test_a_model_with_nothing_yet_shows_empty_sections(platform, freight_config,
 
 def test_champion_challenger_and_the_history_of_champion_changes(platform, freight_config, client):
     first = add_version(client, platform, rmse=13.5, promote=True)
-    promote(client, platform, MODEL, first, expected_champion=None)
+    move_champion(client, platform, MODEL, first, expected_champion=None)
     second = add_version(client, platform, rmse=12.0, promote=True, reason="data shift",
                          dag_run_id="data_shift__2024-05-12")  # fmt: skip
-    promote(client, platform, MODEL, second, expected_champion=first)
-    rollback(client, platform, MODEL, first)
+    move_champion(client, platform, MODEL, second, expected_champion=first)
+    rollback_champion(client, platform, MODEL, first)
     third = add_version(client, platform, rmse=16.0, promote=False, reason="performance")
 
     view = model_view(platform, freight_config, client)
@@ -61,9 +63,9 @@ def test_champion_challenger_and_the_history_of_champion_changes(platform, freig
 
 def test_a_repeated_promotion_records_no_second_move(platform, client):
     version = add_version(client, platform, rmse=13.5, promote=True)
-    promote(client, platform, MODEL, version, expected_champion=None)
-    promote(client, platform, MODEL, version, expected_champion=None)  # a retried task
-    rollback(client, platform, MODEL, version)
+    move_champion(client, platform, MODEL, version, expected_champion=None)
+    move_champion(client, platform, MODEL, version, expected_champion=None)  # a retried task
+    rollback_champion(client, platform, MODEL, version)
 
     from pipelines.ui.versions import champion_history
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from pipelines.ui.svg_charts import line_chart
+from pipelines.monitor.charts import line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 

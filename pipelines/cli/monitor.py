@@ -1,0 +1,77 @@
+"""Monitoring commands: the champion's live performance and data drift."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit, load_context, tracking_client
+
+if TYPE_CHECKING:
+    from pipelines.monitor import CheckResult
+
+monitor_app = typer.Typer(help="Watch the champion: live error and data drift.")
+app.add_typer(monitor_app, name="monitor")
+
+
+def _print_check(result: CheckResult, as_json: bool) -> None:
+    value = "no data yet" if result.value is None else f"{result.value:.3f}"
+    human = (
+        f"{result.check} of {result.model} v{result.champion_version} as of {result.as_of}: {value}"
+        f" (threshold {result.threshold}, {result.rows} rows) -> "
+        + ("RETRAIN" if result.should_retrain else "cooldown" if result.breached else "ok")
+        + f"\nreport: {result.report_uri}"
+    )
+    emit(result.to_dict(), as_json, human)
+
+
+@monitor_app.command("performance")
+def monitor_performance(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
+    """The champion's live error: its served predictions against the actuals ingested."""
+    from pipelines.monitor import check_performance
+
+    platform, config, _ = load_context(model)
+    _print_check(check_performance(platform, config, tracking_client(platform), as_of.date()), as_json)
+
+
+@monitor_app.command("drift")
+def monitor_drift(
+    model: ModelOption,
+    as_of: DateOption,
+    window_days: Annotated[int, typer.Option(min=1, help="Days of requests to compare.")] = 7,
+    as_json: JsonOption = False,
+) -> None:
+    """Evidently drift of what the service was asked (and answered) against the champion's
+    test set (and test predictions)."""
+    from pipelines.monitor import check_drift
+
+    platform, config, lakehouse = load_context(model)
+    result = check_drift(
+        platform, config, lakehouse, tracking_client(platform), as_of.date(), window_days=window_days
+    )
+    _print_check(result, as_json)
+
+
+actuals_app = typer.Typer(help="Actuals: what really happened, for live performance.")
+app.add_typer(actuals_app, name="actuals")
+
+
+@actuals_app.command("ingest")
+def actuals_ingest(
+    model: ModelOption,
+    as_of: DateOption,
+    file: Annotated[str | None, typer.Option(help="CSV or Parquet of actuals; default: silver.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load the actuals reported recently into the prediction log's database."""
+    from pipelines.monitor.actuals import ingest_actuals
+    from pipelines.serving.log import PredictionLog
+
+    platform, config, lakehouse = load_context(model)
+    loaded = ingest_actuals(
+        PredictionLog(platform.serving.prediction_log_url), lakehouse, config, as_of.date(), file
+    )
+    emit(asdict(loaded), as_json, f"{loaded.rows} actuals of {loaded.model} for {loaded.first_day} .. "
+         f"{loaded.last_day} loaded from {loaded.source}")  # fmt: skip

@@ -1,0 +1,1 @@
+"""Features: the Feast store over gold, and the point-in-time training and test sets built from it."""

@@ -1,0 +1,246 @@
+"""Gates: may this model version become the champion?
+
+- First deploy (no champion yet): the metric must be better than the business threshold
+  (below it for an error, above it for a ranking score).
+- Retrain: the challenger must beat the champion on the gate's metric, on the same test
+  set, by a margin whose paired bootstrap confidence interval excludes zero (rows are
+  resampled for an error, result lists for a ranking score), and regress on no slice by
+  more than ``slice_tolerance``; the business threshold still applies.
+
+Modes: ``enabled`` blocks on failure, ``dry_run`` reports but lets the model through,
+``disabled`` skips the checks. A forced promotion (``conveyor promote --force``) overrides
+a failed gate and records who asked and why on the version.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+import numpy as np
+
+from pipelines.errors import ConveyorError
+from pipelines.features.datasets import feature_columns, read_dataset
+from pipelines.release.registry import CHAMPION, alias_version
+from pipelines.training.lineage import TAG, from_tags
+from pipelines.training.metrics import HIGHER_IS_BETTER, PREDICTION, evaluate_predictions, is_better, units
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+    from mlflow import MlflowClient
+
+    from pipelines.config.model import GatesConfig, ModelConfig
+    from pipelines.config.platform import PlatformConfig
+
+log = logging.getLogger("conveyor.gate")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    kind: str  # first_deploy | champion_challenger
+    mode: str
+    checks: list[Check]
+    champion_version: str | None = None
+    summary: str = ""
+    numbers: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def checks_passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def paired_bootstrap(
+    champion: np.ndarray,
+    challenger: np.ndarray,
+    statistic: Callable[..., Any],
+    *,
+    higher_is_better: bool,
+    samples: int,
+    confidence: float,
+    seed: int,
+) -> tuple[float, float, float]:
+    """How much better the challenger's metric is than the champion's (positive: better),
+    and its confidence interval, resampling the units of both models in pairs so they are
+    always compared on the same rows or result lists."""
+    from scipy.stats import bootstrap
+
+    sign = -1.0 if higher_is_better else 1.0
+
+    def improvement(c: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
+        return sign * (statistic(c, axis=axis) - statistic(n, axis=axis))
+
+    result = bootstrap(
+        (champion, challenger),
+        improvement,
+        paired=True,
+        vectorized=True,
+        n_resamples=samples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    observed = float(improvement(champion, challenger))
+    interval = result.confidence_interval
+    return observed, float(interval.low), float(interval.high)
+
+
+def threshold_check(metric: str, value: float, gates: GatesConfig) -> Check:
+    passed = is_better(metric, value, gates.business_threshold)
+    relation = ("above" if metric in HIGHER_IS_BETTER else "below") if passed else "not better than"
+    return Check(
+        "business_threshold",
+        passed,
+        f"{metric} {value:.3f} is {relation} the business threshold {gates.business_threshold}",
+    )
+
+
+def champion_checks(
+    scored: pd.DataFrame, champion_prediction: np.ndarray, config: ModelConfig
+) -> tuple[list[Check], dict[str, float]]:
+    gates, metric = config.gates, config.gates.metric
+    higher = metric in HIGHER_IS_BETTER
+    as_champion = scored.assign(**{PREDICTION: champion_prediction})
+    challenger_units, statistic = units(scored, config, metric)
+    champion_units, _ = units(as_champion, config, metric)
+    gain, low, high = paired_bootstrap(
+        champion_units,
+        challenger_units,
+        statistic,
+        higher_is_better=higher,
+        samples=gates.bootstrap_samples,
+        confidence=gates.confidence,
+        seed=config.model.seed,
+    )
+    checks = [
+        Check(
+            "beats_champion",
+            low > 0,
+            f"{metric} improvement {gain:.3f}, {gates.confidence:.0%} CI [{low:.3f}, {high:.3f}]"
+            + (" excludes zero" if low > 0 else " does not exclude zero"),
+        )
+    ]
+    ours_by_slice = evaluate_predictions(scored, config).slices
+    theirs_by_slice = evaluate_predictions(as_champion, config).slices
+    for column, values in ours_by_slice.items():
+        for value, numbers in values.items():
+            ours, theirs = numbers[metric], theirs_by_slice[column][value][metric]
+            # A slice may be worse than the champion's by slice_tolerance of its value.
+            allowed = theirs * (1 - gates.slice_tolerance if higher else 1 + gates.slice_tolerance)
+            within = ours >= allowed if higher else ours <= allowed
+            checks.append(
+                Check(
+                    f"slice_{column}_{value}",
+                    bool(within) or bool(np.isnan(theirs)),
+                    f"{column}={value}: {metric} {ours:.3f} vs champion {theirs:.3f}"
+                    f" (allowed {'down' if higher else 'up'} to {allowed:.3f})",
+                )
+            )
+    return checks, {"improvement": gain, "improvement_low": low, "improvement_high": high}
+
+
+def decide(
+    config: ModelConfig,
+    scored: pd.DataFrame,
+    *,
+    champion_version: str | None,
+    champion_prediction: np.ndarray | None,
+) -> GateDecision:
+    """Run the gates of ``config`` on a scored test set and decide."""
+    gates = config.gates
+    metric = evaluate_predictions(scored, config).overall[gates.metric]
+    kind = "first_deploy" if champion_version is None else "champion_challenger"
+    checks: list[Check] = []
+    numbers: dict[str, float] = {gates.metric: metric}
+    if gates.mode != "disabled":
+        checks.append(threshold_check(gates.metric, metric, gates))
+        if champion_prediction is not None:
+            more, numbers_more = champion_checks(scored, champion_prediction, config)
+            checks += more
+            numbers |= numbers_more
+    passed = all(check.passed for check in checks)
+    promote = passed or gates.mode != "enabled"
+    if gates.mode == "disabled":
+        summary = "gates disabled: promoted without checks"
+    elif passed:
+        summary = "all checks passed"
+    else:
+        failed = ", ".join(check.name for check in checks if not check.passed)
+        summary = f"failed: {failed}" + (" (dry run: promoted anyway)" if gates.mode == "dry_run" else "")
+    return GateDecision(
+        promote=promote,
+        kind=kind,
+        mode=gates.mode,
+        checks=checks,
+        champion_version=champion_version,
+        summary=summary,
+        numbers=numbers,
+    )
+
+
+GATE_REPORT = "gate_report.json"
+
+
+def gate_model(
+    platform: PlatformConfig, config: ModelConfig, client: MlflowClient, run_id: str
+) -> GateDecision:
+    """Decide whether the run's model may replace the current champion.
+
+    Reads the run's test predictions (``evaluate`` must have run); scores the same test set
+    with the champion, if there is one. Writes the decision to a JSON report, to the run's
+    artifacts and to its tags.
+    """
+    import mlflow
+
+    fields = from_tags(dict(client.get_run(run_id).data.tags))
+    if "predictions_dataset_uri" not in fields:
+        raise ConveyorError(
+            f"run {run_id} has no test predictions; run `conveyor evaluate --run-id {run_id}` first"
+        )
+    scored = read_dataset(fields["predictions_dataset_uri"])
+    champion = alias_version(client, config.name, CHAMPION)
+    champion_prediction = None
+    if champion is not None:
+        model = mlflow.pyfunc.load_model(f"models:/{config.name}@{CHAMPION}")
+        champion_prediction = model.predict(scored[feature_columns(config)]).astype("float64")
+    decision = decide(config, scored, champion_version=champion, champion_prediction=champion_prediction)
+
+    report = json.dumps({"model": config.name, "run_id": run_id, **decision.to_dict()}, indent=2)
+    report_uri = f"{platform.reports_uri}/{config.name}/gate-{run_id}.json"
+    with fsspec.open(report_uri, "w", auto_mkdir=True) as out:
+        out.write(report)
+    client.log_text(run_id, report, GATE_REPORT)
+    tags = {
+        "gate.promote": str(decision.promote).lower(),
+        "gate.kind": decision.kind,
+        "gate.mode": decision.mode,
+        "gate.summary": decision.summary[:4000],
+        "gate.champion_version": decision.champion_version or "",
+        "gate.report": report_uri,
+    }
+    for key, value in tags.items():
+        client.set_tag(run_id, f"{TAG}{key}", value)
+    log.info(
+        "%s run %s gate (%s, %s): %s",
+        config.name,
+        run_id,
+        decision.kind,
+        decision.mode,
+        decision.summary,
+    )
+    return decision

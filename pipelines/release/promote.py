@@ -1,0 +1,55 @@
+"""Gate, register, promote: the steps that decide which model version is in production."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from pipelines.errors import ConfigError, GateBlockedError
+from pipelines.release.registry import AliasMove, move_champion
+from pipelines.training.lineage import TAG, from_tags
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
+
+log = logging.getLogger("conveyor.promotion")
+
+
+def promote_model(
+    platform: PlatformConfig,
+    config: ModelConfig,
+    client: MlflowClient,
+    version: str,
+    *,
+    forced_by: str | None = None,
+    forced_reason: str | None = None,
+) -> AliasMove:
+    """Make ``version`` the champion if its gate said so (or it is forced, with who and why).
+
+    Compare-and-set: fails with PromotionConflictError if the champion is no longer the
+    version the gate compared against. Raises GateBlockedError for a blocked version.
+    """
+    if (forced_by is None) != (forced_reason is None):
+        raise ConfigError("a forced promotion needs both --requested-by and --reason")
+    fields = from_tags(dict(client.get_model_version(config.name, version).tags))
+    if fields.get("gate.promote") != "true":
+        if forced_by is None:
+            raise GateBlockedError(
+                f"{config.name} version {version} did not pass its gates"
+                f" ({fields.get('gate.summary', 'no gate')});"
+                " to promote it anyway use --force --requested-by NAME --reason WHY"
+            )
+        client.set_model_version_tag(config.name, version, f"{TAG}forced_by", forced_by)
+        client.set_model_version_tag(config.name, version, f"{TAG}forced_reason", forced_reason or "")
+        log.warning(
+            "%s version %s: forced promotion by %s: %s",
+            config.name,
+            version,
+            forced_by,
+            forced_reason,
+        )
+    expected = fields.get("gate.champion_version") or None
+    return move_champion(client, platform, config.name, version, expected_champion=expected)

@@ -1,0 +1,71 @@
+"""Lineage: what every model version records, so it can be traced, reproduced, rolled back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from typing import TYPE_CHECKING
+
+import yaml
+
+from pipelines.config.load import REPO_ROOT
+
+if TYPE_CHECKING:
+    from pipelines.config.model import ModelConfig
+
+TAG = "conveyor."
+# Every field a registered version carries; `conveyor lineage` prints them all.
+LINEAGE_FIELDS = (
+    "git_commit",
+    "git_dirty",
+    "config_hash",
+    "seed",
+    "as_of",
+    "feature_service",
+    "train_dataset_uri",
+    "train_dataset_digest",
+    "test_dataset_uri",
+    "test_dataset_digest",
+    "predictions_dataset_uri",
+    "predictions_dataset_digest",
+    "validation_results",
+    "validation_results_digest",
+    "trigger_reason",
+    "dag_run_id",
+    "training_run_id",
+)
+
+
+def git_state() -> dict[str, str]:
+    """The commit the code came from, and whether the tree had uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = os.environ.get("CONVEYOR_GIT_COMMIT") or git("rev-parse", "HEAD") or "unknown"
+    dirty = "unknown" if commit == "unknown" else str(bool(git("status", "--porcelain"))).lower()
+    return {"git_commit": commit, "git_dirty": os.environ.get("CONVEYOR_GIT_DIRTY", dirty)}
+
+
+def config_snapshot(config: ModelConfig) -> str:
+    """The config as YAML, exactly as training used it (overrides applied)."""
+    return yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=True)
+
+
+def config_hash(config: ModelConfig) -> str:
+    return hashlib.sha256(config_snapshot(config).encode()).hexdigest()
+
+
+def digest_of(values: list[str]) -> str:
+    return hashlib.sha256(json.dumps(sorted(values)).encode()).hexdigest()
+
+
+def as_tags(fields: dict[str, str]) -> dict[str, str]:
+    return {f"{TAG}{key}": str(value) for key, value in fields.items()}
+
+
+def from_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {key[len(TAG) :]: value for key, value in tags.items() if key.startswith(TAG)}
