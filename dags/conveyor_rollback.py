@@ -1,36 +1,27 @@
-"""<model>__rollback, one DAG per model config: point champion back at an earlier version."""
+"""<model>__rollback, one Airflow DAG per model config: point champion back at an earlier version.
+What it does: dags/docs/rollback.md; its code: the function of the same name."""
 
 from __future__ import annotations
 
-from airflow.sdk import DAG
-from conveyor.dag_support import START_DATE, default_args, model_configs
+from pathlib import Path
+
+from conveyor.dag_support import model_configs, model_dag
 from conveyor.forms import rollback_params
-from conveyor.operators.step import conveyor_task
-
-DOC = """
-### Roll back {model}
-
-Moves the `champion` alias of `{model}` to the version you name; the serving service
-follows within seconds. The version must exist in the registry; the run fails, changing
-nothing, if it does not. See the versions with `conveyor lineage {model}@<version>`.
-"""
+from conveyor.operators.step import step_task
 
 
 def build_rollback_dag(config):
-    with DAG(
-        dag_id=f"{config.name}__rollback",
+    with model_dag(
+        config,
+        "rollback",
+        doc=Path(__file__).parent / "docs" / "rollback.md",
         schedule=None,
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        default_args={**default_args(config), "retries": 1},
         params=rollback_params(config),
-        tags=["conveyor", config.name, "rollback"],
-        doc_md=DOC.format(model=config.name),
+        retries=1,
         description=f"Point {config.name}'s champion at an earlier version",
     ) as dag:
-        conveyor_task(
-            "rollback_champion", ["rollback", "-m", config.name, "--version", "{{ params.version }}"]
+        step_task(
+            "release.rollback.rollback_champion", "-m", config.name, "--version", "{{ params.version }}"
         )
     return dag
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pipelines.config.platform import PlatformConfig
     from pipelines.lakehouse.storage import Lakehouse
 
+
 def _exit_codes() -> str:
     lines = [f"{cls.exit_code}: {(cls.__doc__ or '').split('.')[0]}" for cls in conveyor_errors()[1:]]
     return "Exit codes:\n\n" + "\n\n".join(lines)

@@ -16,6 +16,7 @@ from pipelines.cli.common import (
     load_context,
     tracking_client,
 )
+from pipelines.errors import ConfigError
 
 features_app = typer.Typer(help="Feast: register feature definitions, fill the online store.")
 
@@ -38,18 +39,28 @@ def features_apply(model: ModelOption) -> None:
 @features_app.command("materialize")
 def features_materialize(
     model: ModelOption,
-    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First target day.")],
-    end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="Day after the last.")],
+    logical_date: Annotated[
+        datetime | None,
+        typer.Option("--logical-date", "-d", formats=["%Y-%m-%d"], help="Gold day: load its target day."),
+    ] = None,
+    start: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First target day.")] = None,
+    end: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Day after the last.")] = None,
 ) -> None:
-    """Load gold rows of an explicit window of target days into the online store.
-
-    Always an explicit window, never Feast's incremental watermark: reruns and backfills
-    load exactly what they name."""
-    from pipelines.features.store import feature_store, materialize_features
+    """Load gold rows into the online store: those of one gold day (--logical-date, the
+    target day its features are for), or of an explicit window of target days (--start,
+    --end). Never Feast's incremental watermark: reruns and backfills load what they name."""
+    from pipelines.features.store import feature_store, materialize_features, materialize_window
 
     platform, config, _ = load_context(model)
-    materialize_features(feature_store(platform), config, start.date(), end.date())
-    typer.echo(f"materialized target days {start.date()} .. {end.date()}")
+    if (logical_date is None) == (start is None or end is None):
+        raise ConfigError("name either --logical-date, or both --start and --end")
+    if logical_date is not None:
+        first, last = materialize_window(config, logical_date.date(), logical_date.date())
+    else:
+        assert start is not None and end is not None
+        first, last = start.date(), end.date()
+    materialize_features(feature_store(platform), config, first, last)
+    typer.echo(f"materialized target days {first} .. {last}")
 
 
 @datasets_app.command("build")

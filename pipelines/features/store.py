@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +128,13 @@ def check_model_features(store: FeatureStore, config: ModelConfig) -> None:
 
 def _utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def materialize_window(config: ModelConfig, first_gold_day: date, last_gold_day: date) -> tuple[date, date]:
+    """The target days ``[start, end)`` whose features the gold partitions of
+    ``first_gold_day`` .. ``last_gold_day`` hold: gold of day d is for target day d + horizon."""
+    horizon = timedelta(days=config.features.horizon_days)
+    return first_gold_day + horizon, last_gold_day + horizon + timedelta(days=1)
 
 
 def materialize_features(store: FeatureStore, config: ModelConfig, start: date, end: date) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.features.datasets import build_datasets
-from pipelines.features.store import apply_features, feature_store, materialize_features
+from pipelines.features.store import apply_features, feature_store, materialize_features, materialize_window
 from pipelines.release.gate import GateDecision, gate_model
 from pipelines.release.promote import promote_model
 from pipelines.release.register import register_model
@@ -52,12 +52,9 @@ def run_training_cycle(
     """features -> datasets -> train -> evaluate -> gate -> register -> promote (if the gate says so)."""
     store = feature_store(platform)
     apply_features(store, config, lakehouse)
-    materialize_features(
-        store,
-        config,
-        as_of - timedelta(days=1),
-        as_of + timedelta(days=config.features.horizon_days + 1),
-    )
+    # Target days as_of - 1 .. as_of + horizon: the gold partitions of the last horizon + 2 days.
+    first_gold_day = as_of - timedelta(days=config.features.horizon_days + 1)
+    materialize_features(store, config, *materialize_window(config, first_gold_day, as_of))
     train_ref, test_ref = build_datasets(lakehouse, store, config, as_of)
     run_id = train_model(
         platform,

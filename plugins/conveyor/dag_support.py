@@ -1,5 +1,6 @@
-"""What every Conveyor DAG shares: the model configs it is built from, defaults, assets, and
-the small decisions DAGs make between steps. Imports nothing heavy: DAG files parse fast."""
+"""What every Conveyor DAG shares: the model configs it is built from, the DAG's defaults and
+documentation, the run's day, and the features asset. Imports nothing heavy: DAG files
+parse fast."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 
 if TYPE_CHECKING:
-    from airflow.sdk import Asset
+    from pathlib import Path
+
+    from airflow.sdk import DAG, Asset
 
     from pipelines.config.model import ModelConfig
 
@@ -29,17 +32,63 @@ def model_configs() -> list[ModelConfig]:
     return [load_model_config(name) for name in model_names()]
 
 
-def default_args(config: ModelConfig) -> dict[str, Any]:
+def default_args(config: ModelConfig, retries: int = 3) -> dict[str, Any]:
     # The first retry waits CONVEYOR_RETRY_DELAY_SECONDS (30 unless set), doubling each
     # time; tests that take a store down set it low so a retry comes in seconds.
     retry_delay = float(os.environ.get("CONVEYOR_RETRY_DELAY_SECONDS", "30"))
     return {
         "owner": config.owner,
-        "retries": 3,
+        "retries": retries,
         "retry_delay": timedelta(seconds=retry_delay),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
     }
+
+
+def doc_fields(config: ModelConfig) -> dict[str, Any]:
+    """What a DAG's documentation (dags/docs/<kind>.md) may name of its model's config."""
+    triggers = config.triggers
+    return {
+        "model": config.name,
+        "source": config.source.name,
+        "model_type": config.model.type,
+        "seed": config.model.seed,
+        "mode": config.gates.mode,
+        "every": triggers.monitor_every_minutes,
+        "window": triggers.performance.window_days,
+        "metric": triggers.performance.metric,
+        "threshold": triggers.performance.threshold,
+        "share": triggers.drift.share_threshold,
+        "cooldown": triggers.cooldown_minutes,
+    }
+
+
+def model_dag(
+    config: ModelConfig,
+    kind: str,
+    *,
+    doc: Path,
+    schedule: Any,
+    description: str,
+    retries: int = 3,
+    **kwargs: Any,
+) -> DAG:
+    """The DAG ``<model>__<kind>``: owned, tagged, documented from ``doc`` (markdown with the
+    fields of ``doc_fields``), retried, one run at a time (triggers queue, never pile up)."""
+    from airflow.sdk import DAG
+
+    return DAG(
+        dag_id=f"{config.name}__{kind}",
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=default_args(config, retries),
+        tags=["conveyor", config.name, kind],
+        doc_md=doc.read_text().format(**doc_fields(config)),
+        description=description,
+        **kwargs,
+    )
 
 
 def features_asset(config: ModelConfig) -> Asset:
@@ -47,20 +96,3 @@ def features_asset(config: ModelConfig) -> Asset:
     from airflow.sdk import Asset
 
     return Asset(name=f"{config.name}_features", uri=f"conveyor://features/{config.name}")
-
-
-def trigger_reason(run_type: str, requested: str | None) -> str:
-    """Why a training run runs: what its trigger or form asked for, else what started it
-    (a scheduled run carries the form's default, "manual", which is not a reason)."""
-    by_run_type = {"scheduled": "schedule", "asset_triggered": "new features", "backfill": "backfill"}
-    if requested and requested != "manual":
-        return requested
-    return by_run_type.get(run_type, "manual")
-
-
-def promotion_branch(gate: dict[str, Any] | None, force: bool, approval: bool) -> str:
-    """The task to follow the gate with: promotion (through a human's approval when the
-    config asks for one), or keeping the champion."""
-    if force or (gate or {}).get("promote"):
-        return "approve_promotion" if approval else "promote_model"
-    return "keep_champion"

@@ -45,6 +45,53 @@ def test_dags_are_owned_tagged_documented_and_retry(bag):
             assert task.retries >= 1, (dag.dag_id, task.task_id)
 
 
+# Airflow's own control tasks: no step of ours behind them.
+CONTROL_TASKS = {"EmptyOperator", "TriggerDagRunOperator", "ApprovalOperator"}
+
+
+def test_every_task_resolves_to_its_step_function_in_one_hop(bag):
+    """A reader goes from a task id to its code: the task's step names the function
+    (``pipelines.<stage>.<module>.<function>``), whose name is the task id, and the task runs
+    the CLI command that calls it."""
+    import importlib
+
+    from conveyor.steps import STEP_COMMANDS
+
+    from pipelines.cli import app
+
+    def name(command):  # typer names a command after its function unless told otherwise
+        return command.name or command.callback.__name__.replace("_", "-")
+
+    commands = {(name(c),) for c in app.registered_commands}
+    commands |= {
+        (g.name, name(c)) for g in app.registered_groups for c in g.typer_instance.registered_commands
+    }
+    used = set()
+    for dag in bag.dags.values():
+        for task in dag.tasks:
+            if type(task).__name__ in CONTROL_TASKS:
+                continue
+            where = (dag.dag_id, task.task_id)
+            if hasattr(task, "python_callable"):  # a decision between steps, in plugins/conveyor
+                assert task.python_callable.__name__ == task.task_id, where
+                continue
+            module, _, name = f"pipelines.{task.step}".rpartition(".")
+            function = getattr(importlib.import_module(module), name)
+            assert callable(function) and function.__name__ == task.task_id, where
+            command = STEP_COMMANDS[task.step]
+            assert command in commands, f"{where}: no `conveyor {' '.join(command)}`"
+            assert task.arguments[: len(command)] == list(command), where
+            used.add(task.step)
+    assert used == set(STEP_COMMANDS), f"steps no DAG runs: {set(STEP_COMMANDS) - used}"
+
+
+def test_dag_files_only_wire():
+    for dag_file in DAGS.glob("*.py"):
+        source = dag_file.read_text()
+        assert len(source.splitlines()) < 60, dag_file.name
+        assert " if " not in source and "@task" not in source and '"""\n###' not in source, dag_file.name
+
+
 def test_training_cannot_pile_up(bag):
     assert bag.dags["freight_volume__train"].max_active_runs == 1
 

@@ -164,7 +164,7 @@ def test_the_train_and_monitor_dags_run_with_airflows_metadata_in_postgres(
     serve_traffic(date(2024, 4, 24), date(2024, 5, 6))
     monitor = run_dag(env, "freight_volume__monitor", AS_OF.isoformat())
     assert monitor["state"].endswith("success") and monitor["tasks"]["ingest_actuals"] == "success", monitor
-    assert monitor["tasks"]["sense_performance"] == monitor["tasks"]["sense_data_shift"] == "skipped", monitor
+    assert monitor["tasks"]["check_performance"] == monitor["tasks"]["check_drift"] == "skipped", monitor
     # Actuals come 1-3 days late: the days before the last ones have theirs.
     joined = PredictionLog(compose_profile.serving.prediction_log_url).served(
         "freight_volume", date(2024, 4, 24), date(2024, 4, 26)

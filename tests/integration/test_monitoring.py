@@ -73,7 +73,7 @@ def test_the_monitor_dag_retrains_once_on_what_it_sees_and_stays_quiet_otherwise
 ):
     arrive(shift)
     first = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
-    for kind, sensor in (("performance", "sense_performance"), ("data_shift", "sense_data_shift")):
+    for kind, sensor in (("performance", "check_performance"), ("data_shift", "check_drift")):
         expected = "success" if kind == fired else "skipped"
         assert first["tasks"][sensor] == expected, first
         assert first["tasks"][f"retrain_on_{kind}"] == expected, first

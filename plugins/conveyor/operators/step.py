@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from conveyor.steps import step_command, step_name
 from pipelines.errors import non_retryable_exit_codes
 
 if TYPE_CHECKING:
@@ -109,21 +110,25 @@ FORWARDED = (
 )
 
 
-def conveyor_task(task_id: str, arguments: list[str], *, gpu: bool = False, **kwargs: Any) -> BaseOperator:
-    """The task that runs ``conveyor <arguments>`` in the configured execution mode."""
+def step_task(step: str, *arguments: str, gpu: bool = False, **kwargs: Any) -> BaseOperator:
+    """The task that runs ``step`` (``<stage>.<module>.<function>``, see conveyor.steps) with
+    ``arguments``, in the configured execution mode; its task id is the function's name."""
     mode = execution_mode()
+    task_id, command = step_name(step), step_command(step, arguments)
     if gpu:
         kwargs.setdefault("pool", "gpu")  # one slot: two trainings never share a GPU
     if mode == "local":
-        return ConveyorStepOperator(task_id=task_id, arguments=arguments, **kwargs)
-    image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
-    environment: dict[str, str] = {
-        "CONVEYOR_ENV": os.environ.get("CONVEYOR_ENV", "compose"),
-        "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
-    }
-    if mode == "docker":
-        return _docker_task(task_id, arguments, image, environment, gpu, **kwargs)
-    return _pod_task(task_id, arguments, image, environment, gpu, **kwargs)
+        task: BaseOperator = ConveyorStepOperator(task_id=task_id, arguments=command, **kwargs)
+    else:
+        image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
+        environment: dict[str, str] = {
+            "CONVEYOR_ENV": os.environ.get("CONVEYOR_ENV", "compose"),
+            "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
+        }
+        build = _docker_task if mode == "docker" else _pod_task
+        task = build(task_id, command, image, environment, gpu, **kwargs)
+    task.step = step  # read by tests/dags: the task's function
+    return task
 
 
 def _docker_task(

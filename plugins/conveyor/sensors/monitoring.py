@@ -1,6 +1,6 @@
 """Sensors on the champion's health: live performance and data shift.
 
-Each poke runs ``conveyor monitor <check> ... --json``. No data to judge yet (actuals
+Each poke runs the check's step (``conveyor monitor <check> ... --json``). No data to judge yet (actuals
 still on their way) means wait: the sensor reschedules itself and holds no worker slot in
 between. A breach outside the cooldown succeeds, with the check's result as XCom, so the
 retrain trigger behind it runs. A healthy champion (or a cooldown) skips the rest.
@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from conveyor.operators.step import run_step
+from conveyor.steps import step_command, step_name
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 
@@ -27,13 +30,17 @@ class ChampionCheckSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        arguments: list[str],
+        step: str,
+        arguments: Sequence[str],
         mode: str = "reschedule",
         poke_interval: timedelta | float = timedelta(minutes=5),
         **kwargs: Any,
     ) -> None:
-        super().__init__(mode=mode, poke_interval=poke_interval, soft_fail=True, **kwargs)
-        self.arguments = arguments
+        super().__init__(
+            task_id=step_name(step), mode=mode, poke_interval=poke_interval, soft_fail=True, **kwargs
+        )
+        self.step = step
+        self.arguments = step_command(step, tuple(arguments))
         self._process: subprocess.Popen[str] | None = None
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
@@ -41,7 +48,7 @@ class ChampionCheckSensor(BaseSensorOperator):
 
         result = run_step(self, self.arguments, str(context["run_id"]))
         if not result or result["value"] is None:
-            self.log.info("no %s data to judge yet; checking again later", self.arguments[1])
+            self.log.info("no data for %s to judge yet; checking again later", self.task_id)
             return False
         if result["should_retrain"]:
             self.log.info("%s breached: %s > %s", result["check"], result["value"], result["threshold"])

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from conveyor.operators.step import ConveyorStepOperator, conveyor_task, parse_result
+from conveyor.operators.step import ConveyorStepOperator, parse_result, step_task
 
-ARGS = ["train", "-m", "freight_volume", "-d", "{{ ds }}", "--json"]
+TRAIN = "training.train.train_model"
+ARGS = ("-m", "freight_volume", "-d", "{{ ds }}", "--json")
+COMMAND = ["train", *ARGS]
 
 
 def test_local_mode_runs_the_command_as_a_subprocess(monkeypatch):
     monkeypatch.delenv("CONVEYOR_EXECUTION", raising=False)
-    task = conveyor_task("train_model", ARGS, gpu=True)
+    task = step_task(TRAIN, *ARGS, gpu=True)
     assert isinstance(task, ConveyorStepOperator)
-    assert task.arguments == ARGS and task.pool == "gpu"
+    assert task.task_id == "train_model" and task.step == TRAIN
+    assert task.arguments == COMMAND and task.pool == "gpu"
 
 
 def test_docker_mode_runs_the_task_image_with_state_volume_and_a_gpu(monkeypatch):
     monkeypatch.setenv("CONVEYOR_EXECUTION", "docker")
     monkeypatch.setenv("CONVEYOR_TASK_IMAGE", "registry.example/conveyor/task:1.2")
-    gpu = conveyor_task("train_model", ARGS, gpu=True)
-    cpu = conveyor_task("evaluate_model", ["evaluate", "-m", "freight_volume"])
+    gpu = step_task(TRAIN, *ARGS, gpu=True)
+    cpu = step_task("training.evaluate.evaluate_model", "-m", "freight_volume")
     assert type(gpu).__name__ == "DockerOperator"
     assert gpu.image == "registry.example/conveyor/task:1.2"
-    assert gpu.command == ARGS
+    assert gpu.task_id == "train_model" and gpu.command == COMMAND
     assert gpu.docker_url.startswith("tcp://"), "Docker is reached through the socket proxy"
     assert [(m["Target"], m["Source"]) for m in gpu.mounts] == [("/var/lib/conveyor", "conveyor-state")]
     assert gpu.device_requests[0]["Capabilities"] == [["gpu"]]
@@ -32,9 +35,9 @@ def test_docker_mode_runs_the_task_image_with_state_volume_and_a_gpu(monkeypatch
 
 def test_kubernetes_mode_runs_a_pod_asking_for_a_gpu(monkeypatch):
     monkeypatch.setenv("CONVEYOR_EXECUTION", "kubernetes")
-    pod = conveyor_task("train_model", ARGS, gpu=True)
+    pod = step_task(TRAIN, *ARGS, gpu=True)
     assert type(pod).__name__ == "KubernetesPodOperator"
-    assert pod.cmds == ["conveyor"] and pod.arguments == ARGS
+    assert pod.cmds == ["conveyor"] and pod.arguments == COMMAND
     assert pod.container_resources.limits == {"nvidia.com/gpu": "1"}
     assert pod.volume_mounts[0].mount_path == "/var/lib/conveyor"
     # env_vars stays a template until the task renders; the declared value is what we pass
@@ -44,7 +47,12 @@ def test_kubernetes_mode_runs_a_pod_asking_for_a_gpu(monkeypatch):
 def test_an_unknown_mode_is_named(monkeypatch):
     monkeypatch.setenv("CONVEYOR_EXECUTION", "slurm")
     with pytest.raises(ValueError, match="CONVEYOR_EXECUTION='slurm'; use local, docker or kubernetes"):
-        conveyor_task("x", ARGS)
+        step_task(TRAIN, *ARGS)
+
+
+def test_a_step_the_catalog_does_not_know_is_named():
+    with pytest.raises(ValueError, match=r"'training\.train\.fit' is not a Conveyor step"):
+        step_task("training.train.fit", *ARGS)
 
 
 def test_bad_input_fails_the_task_without_retries(conveyor_home):
@@ -58,3 +66,15 @@ def test_bad_input_fails_the_task_without_retries(conveyor_home):
 def test_the_last_json_line_is_the_result():
     assert parse_result('log line\n{"run_id": "abc"}\n') == {"run_id": "abc"}
     assert parse_result("trained: run abc\n") is None
+
+
+def test_the_codes_not_retried_are_those_of_bad_input_in_the_errors_list():
+    from conveyor.operators.step import NON_RETRYABLE_EXIT_CODES
+
+    from pipelines.errors import conveyor_errors
+
+    for error in conveyor_errors():
+        assert (error.exit_code in NON_RETRYABLE_EXIT_CODES) == (not error.retryable), error.__name__
+    assert {2, 3, 4, 5, 7} == NON_RETRYABLE_EXIT_CODES, (
+        "config, conflict, missing input, rejected, gate-blocked"
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from conveyor.dag_support import promotion_branch, trigger_reason
+from conveyor.train_dag import promotion_branch, trigger_reason
 
 
 def test_a_run_records_what_started_it():

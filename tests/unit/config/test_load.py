@@ -10,7 +10,7 @@ import yaml
 from pipelines.config.load import load_model_config, load_platform_config, parse_model_config
 from pipelines.errors import ConfigError
 
-MODEL_FILE = Path(__file__).resolve().parents[2] / "configs" / "models" / "freight_volume.yaml"
+MODEL_FILE = Path(__file__).resolve().parents[3] / "configs" / "models" / "freight_volume.yaml"
 
 
 def freight_raw() -> dict[str, Any]:

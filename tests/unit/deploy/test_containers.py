@@ -20,7 +20,7 @@ from typer.main import get_command
 
 from pipelines.cli import app
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
 from make_secrets import SECRETS  # noqa: E402
 
