@@ -7,12 +7,12 @@ import pytest
 
 from pipelines.samples.search import (
     BATCH_COLUMNS,
-    DWELL_GRADE_BOUNDS,
     RARE_LANGUAGE,
     SearchScenario,
     batches_by_logical_date,
     generate_logs,
 )
+from pipelines.samples.search_clicks import DWELL_GRADE_BOUNDS
 from pipelines.samples.search_words import FILLER, LANGUAGES, SHIFT_TOPICS, TOPICS, vocabulary
 
 START = date(2024, 1, 1)
