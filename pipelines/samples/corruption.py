@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -28,17 +28,7 @@ CorruptionKind = Literal[
     "malformed_csv",
     "huge_batch",
 ]
-CORRUPTION_KINDS: tuple[CorruptionKind, ...] = (
-    "nulls",
-    "negative_target",
-    "out_of_range_dates",
-    "renamed_column",
-    "retyped_column",
-    "duplicate_keys",
-    "empty_file",
-    "malformed_csv",
-    "huge_batch",
-)
+CORRUPTION_KINDS: tuple[CorruptionKind, ...] = get_args(CorruptionKind)
 
 
 @dataclass(frozen=True)
