@@ -22,7 +22,7 @@ def log_in(page: Page, url: str, user: str, password: str) -> None:
 
 
 def open_models_view(page: Page, url: str) -> FrameLocator:
-    """The Models view (plugins/conveyor/ui) as the UI shows it: in a frame under /plugin/models."""
+    """The Models view (plugins/conveyor/views) as the UI shows it: in a frame under /plugin/models."""
     page.goto(f"{url}/plugin/models")
     view = page.frame_locator("iframe")
     view.get_by_role("heading", name="Models").wait_for()

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
-from conveyor.ui.models_app import URL_PREFIX, create_app
+from conveyor.views.models_app import URL_PREFIX, create_app
 
 
 class ConveyorModelsPlugin(AirflowPlugin):

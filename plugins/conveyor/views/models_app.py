@@ -124,7 +124,7 @@ def create_app() -> FastAPI:
     def models_page(
         request: Request, readable: Annotated[list[str] | None, Depends(page_readable)]
     ) -> str | RedirectResponse:
-        from conveyor.ui.models_page import render_page
+        from conveyor.views.models_page import render_page
 
         app_root = str(request.scope.get("root_path", "")).rstrip("/")
         airflow_root = app_root.removesuffix(URL_PREFIX)

@@ -6,7 +6,7 @@ tests/integration/test_models_view.py checks the real login against a running AP
 from __future__ import annotations
 
 import pytest
-from conveyor.ui.models_app import URL_PREFIX, create_app, page_readable, readable_models
+from conveyor.views.models_app import URL_PREFIX, create_app, page_readable, readable_models
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
