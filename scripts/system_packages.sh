@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite runs for real, installed when missing (`make system`):
 #   docker-compose  - compose's own parser and its refusal to start without the secrets
-#                     (there is no Docker engine on a development machine; see README)
+#                     (there is no Docker engine on a development machine; see docs/operating.md)
 #   chromium        - the headless browser the UI tests in tests/e2e/ drive through Playwright
 #                     (Playwright's own browser download needs a network the CI does not have)
 # Idempotent: installs nothing when every command is already there.

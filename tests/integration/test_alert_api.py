@@ -1,5 +1,5 @@
 """An outside alerting system starts a retrain through Airflow's REST API: the exact request
-the README shows, against a real API server started here."""
+docs/operating.md shows, against a real API server started here."""
 
 from __future__ import annotations
 
