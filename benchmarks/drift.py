@@ -11,16 +11,16 @@ Results go to ``benchmarks/results/drift.json``.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from measure import Figure, Run, Stopwatch, print_ratios, ratio
+
 AS_OF, CHECK_DAY = date(2024, 4, 30), date(2024, 5, 5)
 SIZES = (100_000, 1_000_000)
-RESULTS = Path(__file__).resolve().parent / "results" / "drift.json"
+SAMPLE_ROWS = 50_000
 
 
 def champion(home: Path):
@@ -70,41 +70,44 @@ def fill(prediction_log, lakehouse, config, rows: int) -> None:
 def timed_check(platform, config, lakehouse, client, max_rows) -> tuple[float, dict]:
     from pipelines.monitor import check_drift
 
-    started = time.perf_counter()
-    result = check_drift(platform, config, lakehouse, client, CHECK_DAY, max_rows=max_rows)
-    return time.perf_counter() - started, result.to_dict()
+    with Stopwatch() as watch:
+        result = check_drift(platform, config, lakehouse, client, CHECK_DAY, max_rows=max_rows)
+    return watch.seconds, result.to_dict()
 
 
 def main() -> None:
     from pipelines.serving.log import PredictionLog
 
-    results: dict[str, object] = {"cpu_count": os.cpu_count(), "sample_rows": 50_000, "sizes": {}}
+    run = Run("drift")
+    sizes: dict[str, dict[str, object]] = {}
+    figures = []
     with tempfile.TemporaryDirectory() as scratch:
         platform, config, lakehouse, client = champion(Path(scratch) / "home")
         prediction_log = PredictionLog(platform.serving.prediction_log_url)
         filled = 0
         for size in SIZES:
-            started = time.perf_counter()
-            fill(prediction_log, lakehouse, config, size - filled)
+            with Stopwatch() as filling:
+                fill(prediction_log, lakehouse, config, size - filled)
             filled = size
-            fill_seconds = time.perf_counter() - started
-            sampled, summary = timed_check(platform, config, lakehouse, client, 50_000)
-            assert summary["details"]["source"] == "served" and summary["rows"] == 50_000, summary
+            sampled, summary = timed_check(platform, config, lakehouse, client, SAMPLE_ROWS)
+            assert summary["details"]["source"] == "served" and summary["rows"] == SAMPLE_ROWS, summary
             full, full_summary = timed_check(platform, config, lakehouse, client, None)
             assert full_summary["rows"] == size, full_summary
-            results["sizes"][str(size)] = {  # type: ignore[index]
-                "fill_seconds": round(fill_seconds, 1),
+            sizes[str(size)] = {
+                "fill_seconds": round(filling.seconds, 1),
                 "sampled_check_seconds": round(sampled, 2),
                 "full_check_seconds": round(full, 2),
-                "full_over_sampled": round(full / sampled, 2),
+                "full_over_sampled": ratio(full, sampled),
                 "drift_share_sampled": summary["value"],
                 "drift_share_full": full_summary["value"],
             }
+            figures.append(Figure(f"{size:,} rows: check seconds", full, sampled))
             shares = f"drift share {summary['value']:.2f} vs {full_summary['value']:.2f}"
-            print(f"{size:>9} rows: sampled check {sampled:.1f} s, every row {full:.1f} s; {shares}")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+            print(
+                f"{size:>9} rows: sampled check {sampled:.1f} s, every row {full:.1f} s; {shares}", flush=True
+            )
+    print_ratios(figures, "every row", "sampled")
+    run.write({"sample_rows": SAMPLE_ROWS, "sizes": sizes})
 
 
 if __name__ == "__main__":

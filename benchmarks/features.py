@@ -41,30 +41,22 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import platform as host
 import random
 import secrets
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psutil
-
-from pipelines.training.lineage import git_state
+from measure import Clock, Figure, Run, Span, alternating, latencies, print_ratios, ratio
 
 START = date(2024, 1, 1)
 MODEL = "freight_volume"
 REDIS = os.environ.get("CONVEYOR_REDIS", "127.0.0.1:6379")
-RESULTS = Path(__file__).resolve().parent / "results" / "features.json"
 METHODS = ("feast_sdk", "conveyor_read", "raw_redis")
 
 # Feast's published figures, as the sources state them (looked up when this benchmark was written).
@@ -179,59 +171,26 @@ PUBLISHED: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Clock:
-    """Wall time and CPU seconds at one moment: this process, the Redis server, the machine."""
+def redis_cpu_seconds(client: Any) -> Callable[[], float]:
+    """The Redis server's CPU seconds so far (``INFO cpu``: the whole server, other clients included)."""
 
-    wall: float
-    client: float
-    redis: float
-    machine: float
+    def seconds() -> float:
+        cpu = client.info("cpu")
+        return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
 
-    @classmethod
-    def now(cls, redis_client: Any) -> Clock:
-        times = psutil.cpu_times()
-        machine = sum(getattr(times, f) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
-        cpu = redis_client.info("cpu")
-        redis = float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
-        return cls(time.perf_counter(), time.process_time(), redis, machine)
+    return seconds
 
 
-@dataclass
-class Phase:
-    latencies: list[float]
-    wall: float = 0.0
-    client_cpu: float = 0.0
-    redis_cpu: float = 0.0
-    other_cpu: float = 0.0
-
-    def add(self, began: Clock, ended: Clock, latencies: list[float]) -> None:
-        client, redis = ended.client - began.client, ended.redis - began.redis
-        self.latencies.extend(latencies)
-        self.wall += ended.wall - began.wall
-        self.client_cpu += client
-        self.redis_cpu += redis
-        # Redis's own CPU is counted in the machine's too (same host); the rest is everyone else.
-        self.other_cpu += max(0.0, ended.machine - began.machine - client - redis)
-
-    def summary(self) -> dict[str, Any]:
-        ms = np.asarray(self.latencies) * 1000
-        calls = len(self.latencies)
-        return {
-            "calls": calls,
-            "latency_ms": {
-                "p50": round(float(np.percentile(ms, 50)), 3),
-                "p90": round(float(np.percentile(ms, 90)), 3),
-                "p99": round(float(np.percentile(ms, 99)), 3),
-                "mean": round(float(ms.mean()), 3),
-                "max": round(float(ms.max()), 3),
-            },
-            "calls_per_second": round(calls / self.wall, 1),
-            "client_cpu_ms_per_call": round(1000 * self.client_cpu / calls, 3),
-            "redis_cpu_ms_per_call": round(1000 * self.redis_cpu / calls, 3),
-            "other_cpu_seconds": round(self.other_cpu, 3),
-            "other_cpu_cores_busy": round(self.other_cpu / self.wall, 2),
-        }
+def summary(span: Span) -> dict[str, Any]:
+    return {
+        "calls": span.calls,
+        "latency_ms": span.latency_ms(),
+        "calls_per_second": round(span.calls / span.wall, 1),
+        "client_cpu_ms_per_call": round(1000 * span.client_cpu / span.calls, 3),
+        "redis_cpu_ms_per_call": round(1000 * span.server_cpu / span.calls, 3),
+        "other_cpu_seconds": round(span.other_cpu, 3),
+        "other_cpu_cores_busy": round(span.other_cpu / span.wall, 2),
+    }
 
 
 def configure(root: Path) -> str:
@@ -326,19 +285,6 @@ def workloads(entity_ids: list[str], single_calls: int, batch_calls: int, batch_
     }
 
 
-def timed(call: Callable[[Any], object], arguments: list[Any]) -> list[float]:
-    latencies = []
-    for argument in arguments:
-        started = time.perf_counter()
-        call(argument)
-        latencies.append(time.perf_counter() - started)
-    return latencies
-
-
-def ratio(ours: float, theirs: float) -> float:
-    return round(ours / theirs, 2)
-
-
 def table(results: dict[str, dict[str, Any]]) -> str:
     header = (
         f"{'entities':>8}  {'method':<14}{'calls':>6}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
@@ -399,8 +345,7 @@ def main() -> None:
 
     import redis
 
-    load_before = os.getloadavg()[0]
-    began = time.perf_counter()
+    run = Run("features", versions=("feast", "redis", "hiredis", "protobuf", "numpy", "pandas"), code=True)
     scratch = Path(tempfile.mkdtemp(prefix="conveyor-features-bench-"))
     project = configure(scratch)
     host_name, port = REDIS.split(",")[0].rsplit(":", 1)
@@ -408,7 +353,7 @@ def main() -> None:
     store = None
     try:
         platform, config, store, gold = prepare(args.days, args.routes)
-        prepare_seconds = time.perf_counter() - began
+        prepare_seconds = run.clock.elapsed()
         print(f"data for {len(gold)} routes materialized into Redis in {prepare_seconds:.0f}s", flush=True)
 
         from pipelines.features.store import ENTITY_ID
@@ -452,20 +397,20 @@ def main() -> None:
         }
         plan = workloads(entity_ids, args.single_calls, args.batch_calls, args.batch_size)
         warm = workloads(entity_ids, args.warm_up, max(1, args.warm_up // 10), args.batch_size, seed=1)
-        phases = {size: {name: Phase([]) for name in METHODS} for size in plan}
+        phases = {size: {name: Span() for name in METHODS} for size in plan}
         for size in plan:
             for name in METHODS:
-                timed(calls[name], [shape[name](ids) for ids in warm[size]])
-        for number in range(args.rounds):
-            order = list(METHODS) if number % 2 == 0 else list(reversed(METHODS))
+                latencies(calls[name], [shape[name](ids) for ids in warm[size]])
+        redis_cpu = redis_cpu_seconds(client)
+        for number, order in alternating(METHODS, args.rounds):
             for size, entities in plan.items():
                 share = entities[number :: args.rounds]
                 for name in order:
                     arguments = [shape[name](ids) for ids in share]
                     gc.collect()
-                    before = Clock.now(client)
-                    latencies = timed(calls[name], arguments)
-                    phases[size][name].add(before, Clock.now(client), latencies)
+                    before = Clock.now(redis_cpu)
+                    took = latencies(calls[name], arguments)
+                    phases[size][name].add(before, Clock.now(redis_cpu), took)
             print(f"round {number + 1}/{args.rounds} done", flush=True)
     finally:
         if store is not None:
@@ -477,7 +422,7 @@ def main() -> None:
     if project_keys(client, project):
         raise SystemExit(f"keys of {project} are still in Redis")
 
-    results = {size: {name: phases[size][name].summary() for name in METHODS} for size in plan}
+    results = {size: {name: summary(phases[size][name]) for name in METHODS} for size in plan}
     single, batch = results[1], results[args.batch_size]
     ratios = {
         f"entities_{size}": {
@@ -492,10 +437,6 @@ def main() -> None:
     compared = comparison(single, batch, args.batch_size)
     info = client.info("server")
     result = {
-        "machine": f"{os.cpu_count()} cores",
-        "platform": host.platform(),
-        "load_average_at_start": round(load_before, 2),
-        "load_average_at_end": round(os.getloadavg()[0], 2),
         "conditions": {
             "profile": "compose (CONVEYOR_ENV=compose): Redis online store, file registry in a temp folder",
             "redis": f"{REDIS}, redis-server {info['redis_version']}, same machine (loopback)",
@@ -518,30 +459,28 @@ def main() -> None:
             " wrote; replies not decoded",
             "redis_cpu": "INFO cpu of the whole Redis server: other clients' work is included",
         },
-        "code": git_state(),
-        "versions": {
-            "python": host.python_version(),
-            **{name: version(name) for name in ("feast", "redis", "hiredis", "protobuf", "numpy", "pandas")},
-        },
         "results_by_entities_per_call": {str(size): r for size, r in results.items()},
         "ratios": ratios,
         "published": PUBLISHED,
         "comparison": compared,
         "prepare_seconds": round(prepare_seconds, 1),
-        "total_seconds": round(time.perf_counter() - began, 1),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
 
     print()
     print(table(results))
-    print()
-    for size in plan:
-        r = ratios[f"entities_{size}"]["feast_sdk_over_raw_redis"]
-        print(
-            f"Feast SDK / raw Redis, {size} entit{'y' if size == 1 else 'ies'} a call:"
-            f" p50 {r['p50']}x, p99 {r['p99']}x"
-        )
+    print_ratios(
+        [
+            Figure(
+                f"{size} entit{'y' if size == 1 else 'ies'} a call: {q} ms",
+                results[size]["feast_sdk"]["latency_ms"][q],
+                results[size]["raw_redis"]["latency_ms"][q],
+            )
+            for size in plan
+            for q in ("p50", "p99")
+        ],
+        "Feast SDK",
+        "raw Redis",
+    )
     print("\nPublished figures (see the JSON for quotes and conditions):")
     for source in PUBLISHED["sources"]:
         print(f"  {source['title']} ({source['date']}): {source['url']}")
@@ -551,7 +490,7 @@ def main() -> None:
     for line in compared:
         print(line)
     print(PUBLISHED["note"])
-    print(f"\nwritten to {RESULTS} ({result['total_seconds']:.0f}s in all)")
+    run.write(result)
 
 
 if __name__ == "__main__":

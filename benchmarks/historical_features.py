@@ -19,17 +19,15 @@ Results go to ``benchmarks/results/historical_features.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import tempfile
-import time
 from datetime import date, timedelta
-from importlib.metadata import version
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results" / "historical_features.json"
+from measure import Figure, Repeats, Run, Stopwatch, print_ratios, ratio
+
 START = date(2024, 1, 1)
 # Dask's own defaults outside a distributed cluster, named explicitly so that a Dask whose
 # defaults change still measures the same baseline.
@@ -60,52 +58,42 @@ def timed_retrieval(store: Any, config: Any, rows: Any, settings: dict[str, str]
 
     from pipelines.features.store import ENTITY_ID, EVENT_TIMESTAMP, historical_features
 
-    with dask.config.set(settings):
-        started = time.perf_counter()
+    with dask.config.set(settings), Stopwatch() as watch:
         joined = historical_features(store, config, rows)
-        seconds = time.perf_counter() - started
-    return seconds, joined.sort_values([EVENT_TIMESTAMP, ENTITY_ID], ignore_index=True)
+    return watch.seconds, joined.sort_values([EVENT_TIMESTAMP, ENTITY_ID], ignore_index=True)
 
 
-def measure(days: int, routes: int, rounds: int) -> dict[str, Any]:
+def measure(days: int, routes: int, rounds: int) -> tuple[dict[str, Any], Figure]:
+    """One size's results, and its medians side by side."""
     from pipelines.features.store import DASK_SETTINGS
 
     settings = {"dask_defaults": DASK_DEFAULTS, "conveyor": DASK_SETTINGS}
     with tempfile.TemporaryDirectory() as scratch:
-        started = time.perf_counter()
+        ready = Stopwatch()
         store, config, rows = prepared_store(Path(scratch) / "home", days, routes)
-        ready = time.perf_counter() - started
-        print(f"{routes} routes x {days} days: data ready in {ready:.0f} s", flush=True)
-        reference = None
-        for name, setting in settings.items():  # warm-up; also the first equality checks
-            _, joined = timed_retrieval(store, config, rows, setting)
-            reference = joined if reference is None else reference
-            assert joined.equals(reference), f"{name} returned different rows"
-        seconds: dict[str, list[float]] = {name: [] for name in settings}
-        for number in range(rounds):
-            order = list(settings) if number % 2 == 0 else list(reversed(settings))
-            for name in order:
-                elapsed, joined = timed_retrieval(store, config, rows, settings[name])
-                assert joined.equals(reference), f"{name} returned different rows in round {number}"
-                seconds[name].append(elapsed)
-                print(f"  round {number + 1} {name:14} {elapsed:6.2f} s", flush=True)
-    baseline, ours = statistics.median(seconds["dask_defaults"]), statistics.median(seconds["conveyor"])
-    return {
+        print(f"{routes} routes x {days} days: data ready in {ready.elapsed():.0f} s", flush=True)
+        first: dict[str, Any] = {}
+
+        def retrieval(name: str) -> tuple[float, None]:
+            """Times one retrieval with ``name``'s settings; the rows must equal the first's."""
+            seconds, joined = timed_retrieval(store, config, rows, settings[name])
+            assert joined.equals(first.setdefault("rows", joined)), f"{name} returned different rows"
+            return seconds, None
+
+        repeats = Repeats({name: partial(retrieval, name) for name in settings}, rounds)
+        repeats.warm_up()  # also the first equality checks
+        repeats.run()
+    medians = {name: repeats.median(name) for name in settings}
+    result = {
         "days": days,
         "routes": routes,
         "entity_rows": len(rows),
-        "rows_with_features": int(reference.dropna(subset=config.features.numeric[:1]).shape[0]),
-        "seconds": {name: summary(times) for name, times in seconds.items()},
-        "defaults_over_conveyor": round(baseline / ours, 2),
+        "rows_with_features": int(first["rows"].dropna(subset=config.features.numeric[:1]).shape[0]),
+        "seconds": {name: repeats.summary(name) for name in settings},
+        "defaults_over_conveyor": ratio(medians["dask_defaults"], medians["conveyor"]),
     }
-
-
-def summary(times: list[float]) -> dict[str, Any]:
-    return {
-        "best": round(min(times), 2),
-        "median": round(statistics.median(times), 2),
-        "all": [round(t, 2) for t in times],
-    }
+    label = f"{routes} routes, {len(rows):,} entity rows: median s"
+    return result, Figure(label, medians["dask_defaults"], medians["conveyor"])
 
 
 def main() -> None:
@@ -114,17 +102,10 @@ def main() -> None:
     parser.add_argument("--routes", type=int, nargs="+", default=[40, 400])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    results: dict[str, Any] = {
-        "cpu_count": os.cpu_count(),
-        "versions": {package: version(package) for package in ("feast", "dask", "pandas")},
-        "sizes": [measure(args.days, routes, args.rounds) for routes in args.routes],
-    }
-    for size in results["sizes"]:
-        print(f"{size['routes']} routes, {size['entity_rows']} entity rows: defaults / Conveyor "
-              f"{size['defaults_over_conveyor']}x")  # fmt: skip
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    run = Run("historical_features", versions=("feast", "dask", "pandas"))
+    measured = [measure(args.days, routes, args.rounds) for routes in args.routes]
+    print_ratios([figure for _, figure in measured], "Dask defaults", "Conveyor")
+    run.write({"sizes": [size for size, _ in measured]})
 
 
 if __name__ == "__main__":

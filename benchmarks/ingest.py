@@ -13,18 +13,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from measure import Figure, Run, Stopwatch, peak_rss_mib, print_ratios, ratio
 
 START = date(2024, 1, 1)
 DAYS = 10
 LOGICAL_DATE = START + timedelta(days=DAYS)
-RESULTS = Path(__file__).resolve().parent / "results" / "ingest.json"
+STAGES = ("ingest", "validate", "gold")
 
 
 def make_batch(rows: int, folder: Path) -> Path:
@@ -36,10 +36,6 @@ def make_batch(rows: int, folder: Path) -> Path:
     path = folder / f"batch-{rows}.csv"
     actuals[["date", "origin", "destination", "region", "volume"]].to_csv(path, index=False)
     return path
-
-
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_pipeline(batch: Path, home: Path) -> dict[str, float]:
@@ -57,38 +53,34 @@ def run_pipeline(batch: Path, home: Path) -> dict[str, float]:
     lakehouse = Lakehouse(load_platform_config().lakehouse_uri)
     validator = BatchValidator(config)  # one-time set-up per worker, as in the demo and DAGs
 
-    stages = {}
-    started = time.perf_counter()
-    ingest_batch(lakehouse, config, LOGICAL_DATE, str(batch))
-    stages["ingest"] = time.perf_counter()
-    validate_batch(lakehouse, config, LOGICAL_DATE, validator=validator)
-    stages["validate"] = time.perf_counter()
-    build_gold(lakehouse, config, LOGICAL_DATE)
-    stages["gold"] = time.perf_counter()
-    previous, seconds = started, {}
-    for stage, ended in stages.items():
-        seconds[stage], previous = ended - previous, ended
-    return {"seconds": stages["gold"] - started, **seconds}
+    with Stopwatch() as watch:
+        ingest_batch(lakehouse, config, LOGICAL_DATE, str(batch))
+        watch.lap("ingest")
+        validate_batch(lakehouse, config, LOGICAL_DATE, validator=validator)
+        watch.lap("validate")
+        build_gold(lakehouse, config, LOGICAL_DATE)
+        watch.lap("gold")
+    return {"seconds": watch.seconds, **watch.laps}
 
 
 def run_baseline(batch: Path, home: Path) -> dict[str, float]:
     import pyarrow.csv
     import pyarrow.parquet
 
-    started = time.perf_counter()
-    table = pyarrow.csv.read_csv(batch)
-    home.mkdir(parents=True, exist_ok=True)
-    pyarrow.parquet.write_table(table, home / "silver.parquet")
-    return {"seconds": time.perf_counter() - started}
+    with Stopwatch() as watch:
+        table = pyarrow.csv.read_csv(batch)
+        home.mkdir(parents=True, exist_ok=True)
+        pyarrow.parquet.write_table(table, home / "silver.parquet")
+    return {"seconds": watch.seconds}
 
 
 def worker(kind: str, batch: Path) -> None:
     with tempfile.TemporaryDirectory() as home:
         timings = (run_pipeline if kind == "pipeline" else run_baseline)(batch, Path(home))
-    print(json.dumps({**timings, "peak_rss_mib": _peak_rss_mib()}))
+    print(json.dumps({**timings, "peak_rss_mib": peak_rss_mib()}))
 
 
-def measure(kind: str, batch: Path, repeats: int) -> dict[str, float]:
+def best_of(kind: str, batch: Path, repeats: int) -> dict[str, float]:
     """Best of ``repeats`` fresh processes; the peak memory is the worst of them."""
     runs = []
     for _ in range(repeats):
@@ -114,12 +106,13 @@ def main() -> None:
         worker(args.worker, args.batch)
         return
 
-    results = []
+    run = Run("ingest")
+    results, figures = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for rows in args.rows:
             batch = make_batch(rows, Path(scratch))
-            pipeline = measure("pipeline", batch, args.repeats)
-            baseline = measure("baseline", batch, args.repeats)
+            pipeline = best_of("pipeline", batch, args.repeats)
+            baseline = best_of("baseline", batch, args.repeats)
             results.append(
                 {
                     "rows": rows,
@@ -127,26 +120,21 @@ def main() -> None:
                     "baseline_seconds": round(baseline["seconds"], 3),
                     "pipeline_rows_per_second": round(rows / pipeline["seconds"]),
                     "baseline_rows_per_second": round(rows / baseline["seconds"]),
-                    "time_ratio_pipeline_to_baseline": round(pipeline["seconds"] / baseline["seconds"], 1),
-                    "stage_seconds": {
-                        stage: round(pipeline[stage], 3) for stage in ("ingest", "validate", "gold")
-                    },
+                    "time_ratio_pipeline_to_baseline": ratio(pipeline["seconds"], baseline["seconds"], 1),
+                    "stage_seconds": {stage: round(pipeline[stage], 3) for stage in STAGES},
                     "pipeline_peak_rss_mib": round(pipeline["peak_rss_mib"]),
                     "baseline_peak_rss_mib": round(baseline["peak_rss_mib"]),
                 }
             )
-            print(json.dumps(results[-1]))
+            print(json.dumps(results[-1]), flush=True)
+            figures += [
+                Figure(f"{rows:,} rows: seconds", pipeline["seconds"], baseline["seconds"]),
+                Figure(f"{rows:,} rows: rows/s", rows / pipeline["seconds"], rows / baseline["seconds"]),
+                Figure(f"{rows:,} rows: peak MiB", pipeline["peak_rss_mib"], baseline["peak_rss_mib"]),
+            ]
 
-    print(f"\n{'rows':>9} {'pipeline s':>10} {'rows/s':>9} {'pyarrow s':>9} {'ratio':>6} {'MiB':>5}")
-    for r in results:
-        print(
-            f"{r['rows']:>9} {r['pipeline_seconds']:>10} {r['pipeline_rows_per_second']:>9}"
-            f" {r['baseline_seconds']:>9} {r['time_ratio_pipeline_to_baseline']:>6}"
-            f" {r['pipeline_peak_rss_mib']:>5}"
-        )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": f"{os.cpu_count()} cores", "results": results}, indent=2))
-    print(f"\nwritten to {RESULTS}")
+    print_ratios(figures, "pipeline", "pyarrow")
+    run.write({"results": results})
 
 
 if __name__ == "__main__":

@@ -18,14 +18,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
+
+from measure import Figure, Run, Stopwatch, print_ratios, ratio
 
 from pipelines.local.airflow import airflow_environment, run_dag
 
 AS_OF = "2024-04-30"
-RESULTS = Path(__file__).resolve().parent / "results" / "orchestration.json"
+DAYS = 120
 
 
 def prepare(root: Path) -> Path:
@@ -38,18 +39,18 @@ def prepare(root: Path) -> Path:
     from pipelines.samples.generate import generate_batches
 
     platform, config = load_platform_config(), load_model_config("freight_volume")
-    days = generate_batches(platform, config, start=date(2024, 1, 1), days=120)
+    days = generate_batches(platform, config, start=date(2024, 1, 1), days=DAYS)
     process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
     return home / "lakehouse"
 
 
 def conveyor(home: Path, *args: str) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines", *args], env={**os.environ, "CONVEYOR_HOME": str(home)},
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return time.perf_counter() - started, done.stdout.strip().splitlines()[-1]
+    with Stopwatch() as watch:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipelines", *args], env={**os.environ, "CONVEYOR_HOME": str(home)},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+    return watch.seconds, done.stdout.strip().splitlines()[-1]
 
 
 def steps_by_hand(home: Path) -> dict[str, float]:
@@ -71,6 +72,7 @@ def steps_by_hand(home: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    run = Run("orchestration")
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         lakehouse = prepare(root)
@@ -80,24 +82,21 @@ def main() -> None:
 
         steps = steps_by_hand(by_hand)
         env = airflow_environment(by_airflow, by_airflow / "airflow")  # set-up not counted
-        started = time.perf_counter()
-        outcome = run_dag(env, "freight_volume__train", AS_OF, {"reason": "benchmark"})
-        dag_seconds = time.perf_counter() - started
+        with Stopwatch() as dag:
+            outcome = run_dag(env, "freight_volume__train", AS_OF, {"reason": "benchmark"})
     if outcome["state"] != "DagRunState.SUCCESS" and outcome["state"] != "success":
         raise SystemExit(f"the DAG run did not succeed: {outcome}")
     total = sum(steps.values())
-    result = {
-        "cpu_count": os.cpu_count(),
-        "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
-        "sum_of_steps_seconds": round(total, 2),
-        "dag_seconds": round(dag_seconds, 2),
-        "overhead_ratio": round(dag_seconds / total, 2),
-    }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    print(
-        f"\ntrain DAG {dag_seconds:.1f} s vs its steps by hand {total:.1f} s: ratio {dag_seconds / total:.2f}"
+    print(json.dumps({step: round(seconds, 2) for step, seconds in steps.items()}, indent=2))
+    print_ratios([Figure("seconds", dag.seconds, total)], "train DAG", "steps by hand")
+    run.write(
+        {
+            "days": DAYS,
+            "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
+            "sum_of_steps_seconds": round(total, 2),
+            "dag_seconds": round(dag.seconds, 2),
+            "overhead_ratio": ratio(dag.seconds, total),
+        }
     )
 
 

@@ -48,7 +48,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform as host
 import shutil
 import signal
 import socket
@@ -60,15 +59,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from importlib.metadata import version
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import psutil
-
-from pipelines.training.lineage import git_state
+from measure import (
+    Clock,
+    Figure,
+    Run,
+    Span,
+    Stopwatch,
+    against_goal,
+    alternating,
+    latencies,
+    meets,
+    print_ratios,
+    ratio,
+)
 
 START, DAYS, ROUTES = date(2024, 1, 1), 120, 40
 AS_OF = date(2024, 4, 30)
@@ -76,7 +86,6 @@ FIRST_TARGET, LAST_TARGET = date(2024, 4, 24), date(2024, 5, 7)
 MODEL = "freight_volume"
 THROUGHPUT_GOAL, P99_GOAL_MS = 3.0, 10.0
 READY_TIMEOUT, STOP_TIMEOUT = 180.0, 60.0
-RESULTS = Path(__file__).resolve().parent / "results" / "serve.json"
 JSON_HEADERS = {"content-type": "application/json"}
 
 
@@ -92,70 +101,19 @@ class Side:
     predictions: Callable[[dict[str, Any]], list[float]]
 
 
-@dataclass(frozen=True)
-class Clock:
-    """Wall time and CPU seconds at one moment: this process (the client), the server, the machine."""
-
-    wall: float
-    client: float
-    server: float
-    machine: float
-
-    @classmethod
-    def now(cls, server: Server) -> Clock:
-        times = psutil.cpu_times()
-        machine = sum(getattr(times, f) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
-        return cls(time.perf_counter(), time.process_time(), server.cpu_seconds(), machine)
-
-
-@dataclass
-class Phase:
-    requests: int
-    rows: int
-    latencies: list[float]
-    wall_seconds: float
-    client_cpu_seconds: float
-    server_cpu_seconds: float
-    other_cpu_seconds: float  # the rest of the machine meanwhile: other work, kernel time charged to neither
-
-    @classmethod
-    def between(cls, began: Clock, ended: Clock, requests: int, rows: int, latencies: list[float]) -> Phase:
-        client, server = ended.client - began.client, ended.server - began.server
-        other = max(0.0, ended.machine - began.machine - client - server)
-        return cls(requests, rows, latencies, ended.wall - began.wall, client, server, other)
-
-    @classmethod
-    def pooled(cls, phases: list[Phase]) -> Phase:
-        """Several rounds as one: requests, seconds and latencies added up."""
-        return cls(
-            sum(p.requests for p in phases),
-            sum(p.rows for p in phases),
-            [x for p in phases for x in p.latencies],
-            *(sum(getattr(p, f) for p in phases) for f in cls._SECONDS),
-        )
-
-    _SECONDS = ("wall_seconds", "client_cpu_seconds", "server_cpu_seconds", "other_cpu_seconds")
-
-    def summary(self) -> dict[str, Any]:
-        ms = np.asarray(self.latencies) * 1000
-        return {
-            "requests": self.requests,
-            "rows": self.rows,
-            "wall_seconds": round(self.wall_seconds, 3),
-            "requests_per_second": round(self.requests / self.wall_seconds, 1),
-            "rows_per_second": round(self.rows / self.wall_seconds, 1),
-            "latency_ms": {
-                "mean": round(float(ms.mean()), 3),
-                "p50": round(float(np.percentile(ms, 50)), 3),
-                "p90": round(float(np.percentile(ms, 90)), 3),
-                "p99": round(float(np.percentile(ms, 99)), 3),
-                "max": round(float(ms.max()), 3),
-            },
-            "client_cpu_seconds": round(self.client_cpu_seconds, 3),
-            "server_cpu_seconds": round(self.server_cpu_seconds, 3),
-            "server_cpu_ms_per_request": round(1000 * self.server_cpu_seconds / self.requests, 3),
-            "other_cpu_seconds": round(self.other_cpu_seconds, 3),
-        }
+def summary(span: Span) -> dict[str, Any]:
+    return {
+        "requests": span.calls,
+        "rows": span.rows,
+        "wall_seconds": round(span.wall, 3),
+        "requests_per_second": round(span.calls / span.wall, 1),
+        "rows_per_second": round(span.rows / span.wall, 1),
+        "latency_ms": span.latency_ms(),
+        "client_cpu_seconds": round(span.client_cpu, 3),
+        "server_cpu_seconds": round(span.server_cpu, 3),
+        "server_cpu_ms_per_request": round(1000 * span.server_cpu / span.calls, 3),
+        "other_cpu_seconds": round(span.other_cpu, 3),
+    }
 
 
 @dataclass
@@ -164,7 +122,7 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
-    started: float
+    started: Stopwatch
     acknowledged_rows: int = 0
     ready_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -245,14 +203,14 @@ def start(side: Side, env: dict[str, str], logs: Path) -> Server:
             [*side.command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: SIGTERM reaches MLflow's uvicorn child too
         )  # fmt: skip
-    server = Server(side, port, process, log_path, time.perf_counter())
+    server = Server(side, port, process, log_path, Stopwatch())
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"{side.name} exited with {process.returncode}:\n{server.log_tail()}")
         try:
             if httpx.get(server.url + side.ready_path, timeout=2).status_code == 200:
-                server.ready_seconds = time.perf_counter() - server.started
+                server.ready_seconds = server.started.elapsed()
                 return server
         except httpx.TransportError:
             pass
@@ -262,42 +220,37 @@ def start(side: Side, env: dict[str, str], logs: Path) -> Server:
 
 
 def stop(server: Server) -> dict[str, Any]:
-    began = time.perf_counter()
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.process.pid, signal.SIGTERM)
-    try:
-        code = server.process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.process.pid, signal.SIGKILL)
-        code = server.process.wait()
-    return {"returncode": code, "stop_seconds": round(time.perf_counter() - began, 2)}
+    with Stopwatch() as stopping:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGTERM)
+        try:
+            code = server.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            code = server.process.wait()
+    return {"returncode": code, "stop_seconds": round(stopping.seconds, 2)}
 
 
-def post(client: httpx.Client, server: Server, body: bytes) -> float:
-    began = time.perf_counter()
+def post(client: httpx.Client, server: Server, body: bytes) -> None:
     response = client.post(server.side.predict_path, content=body, headers=JSON_HEADERS)
-    took = time.perf_counter() - began
     if response.status_code != 200:
         raise SystemExit(f"{server.side.name} answered {response.status_code}: {response.text[:500]}")
-    return took
 
 
-def sequential(server: Server, bodies: list[bytes], rows: int, count: int) -> Phase:
+def sequential(server: Server, bodies: list[bytes], rows: int, count: int) -> Span:
     """``count`` requests one after another, cycling through ``bodies``."""
-    latencies = []
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        began = Clock.now(server)
-        for index in range(count):
-            latencies.append(post(client, server, bodies[index % len(bodies)]))
-        ended = Clock.now(server)
+        began = Clock.now(server.cpu_seconds)
+        took = latencies(partial(post, client, server), (bodies[i % len(bodies)] for i in range(count)))
+        ended = Clock.now(server.cpu_seconds)
     server.acknowledged_rows += count * rows
-    return Phase.between(began, ended, count, count * rows, latencies)
+    return Span().add(began, ended, took, count * rows)
 
 
-def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) -> Phase:
+def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) -> Span:
     """``threads`` clients share ``count`` single-instance requests (each its own connection)."""
     shares = [count // threads + (1 if t < count % threads else 0) for t in range(threads)]
-    latencies: list[list[float]] = [[] for _ in range(threads)]
+    took: list[list[float]] = [[] for _ in range(threads)]
     errors: list[BaseException] = []
     ready, go = threading.Barrier(threads + 1), threading.Barrier(threads + 1)
 
@@ -307,9 +260,10 @@ def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) ->
                 post(client, server, bodies[number])  # open the connection before the clock starts
                 ready.wait()
                 go.wait()
-                for index in range(shares[number]):
-                    body = bodies[(number * 7919 + index) % len(bodies)]
-                    latencies[number].append(post(client, server, body))
+                took[number] = latencies(
+                    partial(post, client, server),
+                    (bodies[(number * 7919 + index) % len(bodies)] for index in range(shares[number])),
+                )
         except BaseException as error:  # SystemExit from post included: report it from the main thread
             errors.append(error)
             ready.abort()
@@ -321,15 +275,15 @@ def concurrent(server: Server, bodies: list[bytes], count: int, threads: int) ->
     began = None
     with contextlib.suppress(threading.BrokenBarrierError):  # a failed client breaks them; see below
         ready.wait()
-        began = Clock.now(server)
+        began = Clock.now(server.cpu_seconds)
         go.wait()
     for worker in workers:
         worker.join()
-    ended = Clock.now(server)
+    ended = Clock.now(server.cpu_seconds)
     if errors or began is None:
         raise SystemExit(f"{server.side.name}: a client failed: {errors[0] if errors else 'no error'!r}")
     server.acknowledged_rows += count + threads
-    return Phase.between(began, ended, count, count, [x for part in latencies for x in part])
+    return Span().add(began, ended, [x for part in took for x in part], count)
 
 
 def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes]:
@@ -341,9 +295,9 @@ def encode(side: Side, instances: list[dict[str, Any]], size: int) -> list[bytes
     ]
 
 
-def measure(
+def one_round(
     side: Side, env: dict[str, str], logs: Path, instances: list[dict[str, Any]], args: argparse.Namespace
-) -> tuple[dict[str, Phase], dict[str, Any], list[float]]:
+) -> tuple[dict[str, Span], dict[str, Any], list[float]]:
     """One round for one server: start, check, warm up, the three phases, SIGTERM."""
     singles = encode(side, instances, 1)
     batches = encode(side, instances, args.batch_size)
@@ -372,21 +326,20 @@ def measure(
         "acknowledged_rows": server.acknowledged_rows,
     }
     for name, phase in phases.items():
-        summary = phase.summary()
-        print(f"{side.name}: {name} {summary['requests_per_second']} req/s,"
-              f" latency ms {json.dumps(summary['latency_ms'])}", flush=True)  # fmt: skip
+        print(f"{side.name}: {name} {round(phase.calls / phase.wall, 1)} req/s,"
+              f" latency ms {json.dumps(phase.latency_ms())}", flush=True)  # fmt: skip
     return phases, info, predictions
 
 
-def side_result(rounds: list[dict[str, Phase]], servers: list[dict[str, Any]]) -> dict[str, Any]:
+def side_result(rounds: list[dict[str, Span]], servers: list[dict[str, Any]]) -> dict[str, Any]:
     """The rounds pooled per phase, and each round's throughput and latency for comparison."""
-    result: dict[str, Any] = {name: Phase.pooled([r[name] for r in rounds]).summary() for name in rounds[0]}
+    result: dict[str, Any] = {name: summary(Span.pooled(r[name] for r in rounds)) for name in rounds[0]}
     result["rounds"] = [
         {
             **{
-                name: {k: summary[k] for k in ("requests_per_second", "rows_per_second")}
-                | {k: summary["latency_ms"][k] for k in ("p50", "p99")}
-                for name, summary in ((n, phase.summary()) for n, phase in phases.items())
+                name: {k: summed[k] for k in ("requests_per_second", "rows_per_second")}
+                | {k: summed["latency_ms"][k] for k in ("p50", "p99")}
+                for name, summed in ((n, summary(phase)) for n, phase in phases.items())
             },
             "server": server,
         }
@@ -432,11 +385,8 @@ def sides(model_version: str) -> list[Side]:
     ]
 
 
-def ratio(ours: float, theirs: float) -> float:
-    return round(ours / theirs, 3)
-
-
-def table(results: dict[str, dict[str, Any]]) -> str:
+def figures(results: dict[str, dict[str, Any]]) -> list[Figure]:
+    """What the table shows: conveyor's figure next to mlflow's (CPU seconds: no ratio)."""
     rows = [
         ("single, sequential: p50 ms", "single_sequential", ("latency_ms", "p50")),
         ("single, sequential: p99 ms", "single_sequential", ("latency_ms", "p99")),
@@ -452,7 +402,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("batch: rows/s", "batch_sequential", ("rows_per_second",)),
         ("batch: server CPU ms/req", "batch_sequential", ("server_cpu_ms_per_request",)),
     ]
-    lines = [f"{'':<40}{'conveyor':>12}{'mlflow':>12}{'ratio':>9}"]
+    shown = []
     for label, phase, path in rows:
         values = []
         for side in ("conveyor", "mlflow"):
@@ -460,9 +410,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             for key in path:
                 value = value[key]
             values.append(float(value))
-        compared = f"{values[0] / values[1]:.2f}" if values[1] and "CPU s" not in label else "-"
-        lines.append(f"{label:<40}{values[0]:>12.2f}{values[1]:>12.2f}{compared:>9}")
-    return "\n".join(lines)
+        shown.append(Figure(label, values[0], values[1], compare="CPU s" not in label))
+    return shown
 
 
 def main() -> None:
@@ -481,13 +430,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    load_before = os.getloadavg()[0]
-    code = git_state()
-    began = time.perf_counter()
+    run = Run("serve", versions=("conveyor", "mlflow", "fastapi", "uvicorn", "torch", "httpx"), code=True)
     scratch = Path(tempfile.mkdtemp(prefix="conveyor-serve-bench-"))
     try:
         model_version = prepare(scratch, args.home)
-        print(f"data and champion (version {model_version}) ready in {time.perf_counter() - began:.0f}s",
+        print(f"data and champion (version {model_version}) ready in {run.clock.elapsed():.0f}s",
               flush=True)  # fmt: skip
         instances = load_instances()
         if len(instances) < args.batch_size:
@@ -507,17 +454,14 @@ def main() -> None:
         }
         env.pop("MLFLOW_MODELS_WORKERS", None)  # one worker process, like conveyor serve
         logged_before = logged_rows()
-        rounds: dict[str, list[dict[str, Phase]]] = {"conveyor": [], "mlflow": []}
+        rounds: dict[str, list[dict[str, Span]]] = {"conveyor": [], "mlflow": []}
         servers: dict[str, list[dict[str, Any]]] = {"conveyor": [], "mlflow": []}
         differences = []
-        for number in range(args.rounds):
-            order = sides(model_version)
-            if number % 2:
-                order.reverse()  # ABBA: drift on the machine weighs on both alike
+        for number, order in alternating(sides(model_version), args.rounds):
             predictions: dict[str, list[float]] = {}
             for side in order:
                 print(f"round {number + 1}/{args.rounds}: {side.name}", flush=True)
-                phases, server, predictions[side.name] = measure(side, env, scratch, instances, args)
+                phases, server, predictions[side.name] = one_round(side, env, scratch, instances, args)
                 rounds[side.name].append(phases)
                 servers[side.name].append(server)
             differences.append(np.max(np.abs(np.subtract(predictions["conveyor"], predictions["mlflow"]))))
@@ -529,15 +473,17 @@ def main() -> None:
     ours, theirs = results["conveyor"], results["mlflow"]
     difference = float(max(differences))
     acknowledged = sum(server["acknowledged_rows"] for server in servers["conveyor"])
-    throughput = ratio(
-        ours["single_concurrent"]["requests_per_second"], theirs["single_concurrent"]["requests_per_second"]
-    )
+
+    def compared(phase: str, *path: str) -> float:
+        """Conveyor's figure over mlflow's."""
+        value, baseline = ours[phase], theirs[phase]
+        for key in path:
+            value, baseline = value[key], baseline[key]
+        return ratio(value, baseline, 3)
+
+    throughput = compared("single_concurrent", "requests_per_second")
     p99 = ours["single_sequential"]["latency_ms"]["p99"]
     result = {
-        "machine": f"{os.cpu_count()} cores",
-        "platform": host.platform(),
-        "load_average_at_start": round(load_before, 2),
-        "load_average_at_end": round(os.getloadavg()[0], 2),
         "conditions": {
             "model": f"{MODEL}/{model_version}",
             "data": f"built here: {DAYS} days from {START}, {ROUTES} routes, trained as of {AS_OF}"
@@ -562,35 +508,20 @@ def main() -> None:
             "conveyor_flush_seconds": platform.serving.flush_seconds,
             "mlflow_access_log": "on (MLflow's default), to a file",
         },
-        "code": code,
-        "versions": {
-            "python": host.python_version(),
-            **{
-                name: version(name) for name in ("conveyor", "mlflow", "fastapi", "uvicorn", "torch", "httpx")
-            },
-        },
         "conveyor": ours,
         "mlflow": theirs,
         "ratios_conveyor_to_mlflow": {
             "single_concurrent_throughput": throughput,
-            "single_sequential_throughput": ratio(
-                ours["single_sequential"]["requests_per_second"],
-                theirs["single_sequential"]["requests_per_second"],
-            ),
-            "single_sequential_p50_latency": ratio(
-                ours["single_sequential"]["latency_ms"]["p50"],
-                theirs["single_sequential"]["latency_ms"]["p50"],
-            ),
-            "single_sequential_p99_latency": ratio(p99, theirs["single_sequential"]["latency_ms"]["p99"]),
-            "batch_rows_per_second": ratio(
-                ours["batch_sequential"]["rows_per_second"], theirs["batch_sequential"]["rows_per_second"]
-            ),
+            "single_sequential_throughput": compared("single_sequential", "requests_per_second"),
+            "single_sequential_p50_latency": compared("single_sequential", "latency_ms", "p50"),
+            "single_sequential_p99_latency": compared("single_sequential", "latency_ms", "p99"),
+            "batch_rows_per_second": compared("batch_sequential", "rows_per_second"),
         },
         "goals": {
             "throughput_ratio_at_least": THROUGHPUT_GOAL,
-            "meets_throughput_goal": throughput >= THROUGHPUT_GOAL,
+            "meets_throughput_goal": meets(throughput, THROUGHPUT_GOAL),
             "single_p99_ms_below": P99_GOAL_MS,
-            "meets_p99_goal": p99 < P99_GOAL_MS,
+            "meets_p99_goal": meets(p99, P99_GOAL_MS, below=True),
         },
         "checks": {
             "max_prediction_difference": difference,
@@ -598,28 +529,21 @@ def main() -> None:
             "conveyor_logged_rows": logged,
             "every_acknowledged_row_logged": logged == acknowledged,
         },
-        "total_seconds": round(time.perf_counter() - began, 1),
     }
 
-    print()
-    print(table(results))
-    goals = result["goals"]
+    print_ratios(figures(results), "conveyor", "mlflow")
     print(
         f"\nthroughput (single, {args.concurrency} clients) conveyor/mlflow {throughput:.2f}"
-        f" ({'meets' if goals['meets_throughput_goal'] else 'misses'} the goal of >= {THROUGHPUT_GOAL}x);"
-        f" conveyor single p99 {p99:.2f} ms"
-        f" ({'meets' if goals['meets_p99_goal'] else 'misses'} the goal of < {P99_GOAL_MS} ms)"
+        f" {against_goal(throughput, THROUGHPUT_GOAL, unit='x')};"
+        f" conveyor single p99 {p99:.2f} ms {against_goal(p99, P99_GOAL_MS, below=True, unit=' ms')}"
     )
     for phase in ("single_concurrent", "single_sequential"):
         spread = {n: [r[phase]["requests_per_second"] for r in results[n]["rounds"]] for n in results}
         print(f"{phase} req/s by round: {json.dumps(spread)}")
     print(f"max prediction difference between the two servers: {difference:.3g}")
     print(f"prediction log: {logged} rows for {acknowledged} acknowledged")
-    if load_before > 0.5:
-        print(f"warning: load average {load_before:.2f} at start; other work on this machine adds noise")
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS} ({result['total_seconds']:.0f}s in all)")
+    run.warn_if_busy()
+    run.write(result)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,23 @@ same work. Results go to ``benchmarks/results/train.json``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from measure import (
+    Figure,
+    Repeats,
+    Run,
+    Stopwatch,
+    against_goal,
+    cuda_sync,
+    max_weight_difference,
+    meets,
+    print_ratios,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,7 +55,7 @@ if TYPE_CHECKING:
 
 START = date(2023, 1, 1)
 GOAL = 0.95
-RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
+ADVICE = " (best of more --repeats helps; more --threads than idle cores can slow both sides a lot)"
 
 
 @dataclass(frozen=True)
@@ -103,21 +112,12 @@ def make_arrays(frame: pd.DataFrame) -> Arrays:
     )
 
 
-def _sync(device: torch.device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def run_conveyor(
     arrays: Arrays, params: TorchMLPParams, seed: int, device: torch.device
 ) -> tuple[float, TabularMLP]:
     from pipelines.models.torch_mlp import fit
 
-    with tempfile.TemporaryDirectory() as checkpoints:
-        _sync(device)
-        started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as checkpoints, Stopwatch(cuda_sync(device)) as watch:
         model, _ = fit(
             arrays.numeric,
             arrays.categories,
@@ -128,8 +128,7 @@ def run_conveyor(
             Path(checkpoints),
             device=device,
         )
-        _sync(device)
-        return time.perf_counter() - started, model
+    return watch.seconds, model
 
 
 def run_bare(
@@ -142,34 +141,29 @@ def run_bare(
     from pipelines.models.torch_mlp import TabularMLP
 
     torch.use_deterministic_algorithms(deterministic)  # undo what an earlier ``fit`` switched on
-    _sync(device)
-    started = time.perf_counter()
-    torch.manual_seed(seed)
-    model = TabularMLP(arrays.numeric.shape[1], arrays.cardinalities, params).to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
-    )
-    x_numeric = torch.from_numpy(arrays.numeric).to(device)
-    x_categories = torch.from_numpy(arrays.categories).to(device)
-    y = torch.from_numpy(arrays.target).to(device)
-    use_bf16 = device.type == "cuda"
-    model.train()
-    for epoch in range(params.epochs):
-        order = torch.randperm(arrays.rows, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-        for batch in order.to(device).split(params.batch_size):
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                prediction = model(x_numeric[batch], x_categories[batch])
-            loss = nn.functional.mse_loss(prediction.float(), y[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    _sync(device)
-    return time.perf_counter() - started, model
-
-
-def max_weight_difference(left: TabularMLP, right: TabularMLP) -> float:
-    pairs = zip(left.state_dict().values(), right.state_dict().values(), strict=True)
-    return max(float((a.float() - b.float()).abs().max()) for a, b in pairs)
+    with Stopwatch(cuda_sync(device)) as watch:
+        torch.manual_seed(seed)
+        model = TabularMLP(arrays.numeric.shape[1], arrays.cardinalities, params).to(device)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay
+        )
+        x_numeric = torch.from_numpy(arrays.numeric).to(device)
+        x_categories = torch.from_numpy(arrays.categories).to(device)
+        y = torch.from_numpy(arrays.target).to(device)
+        use_bf16 = device.type == "cuda"
+        model.train()
+        for epoch in range(params.epochs):
+            order = torch.randperm(
+                arrays.rows, generator=torch.Generator().manual_seed(seed * 100_003 + epoch)
+            )
+            for batch in order.to(device).split(params.batch_size):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    prediction = model(x_numeric[batch], x_categories[batch])
+                loss = nn.functional.mse_loss(prediction.float(), y[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    return watch.seconds, model
 
 
 def main() -> None:
@@ -193,7 +187,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    load_before = os.getloadavg()[0]
+    run = Run("train", versions=("torch",))
     device = torch.device(args.device) if args.device else pick_device()
     config = load_model_config("freight_volume")
     overrides: dict[str, int] = {"epochs": args.epochs}
@@ -203,70 +197,59 @@ def main() -> None:
     seed = config.model.seed
     deterministic_default = torch.are_deterministic_algorithms_enabled()
 
-    started = time.perf_counter()
+    built = Stopwatch()
     arrays = make_arrays(make_frame(args.routes, args.days))
     print(
         f"{arrays.rows} rows x {arrays.numeric.shape[1]} numeric + {arrays.categories.shape[1]} categorical"
-        f" (cardinalities {arrays.cardinalities}), built in {time.perf_counter() - started:.1f}s;"
+        f" (cardinalities {arrays.cardinalities}), built in {built.elapsed():.1f}s;"
         f" device {device}, {torch.get_num_threads()} torch threads"
     )
 
-    warm_up = params.model_copy(update={"epochs": 1})
-    run_conveyor(arrays, warm_up, seed, device)
-    run_bare(arrays, warm_up, seed, device, deterministic_default)
-
-    seconds: dict[str, list[float]] = {"conveyor": [], "bare": []}
-    models: dict[str, TabularMLP] = {}
-    for repeat in range(args.repeats):
-        order = ("conveyor", "bare") if repeat % 2 == 0 else ("bare", "conveyor")
-        for side in order:
-            if side == "conveyor":
-                took, models[side] = run_conveyor(arrays, params, seed, device)
-            else:
-                took, models[side] = run_bare(arrays, params, seed, device, deterministic_default)
-            seconds[side].append(took)
-            print(json.dumps({"repeat": repeat + 1, "side": side, "seconds": round(took, 3)}))
+    repeats = Repeats(
+        {
+            "conveyor": lambda p: run_conveyor(arrays, p, seed, device),
+            "bare": lambda p: run_bare(arrays, p, seed, device, deterministic_default),
+        },
+        args.repeats,
+    )
+    repeats.warm_up(params.model_copy(update={"epochs": 1}))
+    models = repeats.run(params)
     torch.use_deterministic_algorithms(deterministic_default)
 
     samples = arrays.rows * params.epochs
-    rate = {side: samples / min(runs) for side, runs in seconds.items()}
+    rate = {side: samples / repeats.best(side) for side in models}
     ratio = rate["conveyor"] / rate["bare"]
     difference = max_weight_difference(models["conveyor"], models["bare"])
     result = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        "machine": f"{os.cpu_count()} cores",
-        "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": round(load_before, 2),
         "rows": arrays.rows,
         "epochs": params.epochs,
         "batch_size": params.batch_size,
         "repeats": args.repeats,
         "samples": samples,
-        "conveyor_seconds": [round(s, 3) for s in seconds["conveyor"]],
-        "bare_seconds": [round(s, 3) for s in seconds["bare"]],
+        "conveyor_seconds": repeats.all("conveyor"),
+        "bare_seconds": repeats.all("bare"),
         "conveyor_samples_per_second": round(rate["conveyor"]),
         "bare_samples_per_second": round(rate["bare"]),
         "ratio_conveyor_to_bare": round(ratio, 3),
         "goal": GOAL,
-        "meets_goal": ratio >= GOAL,
+        "meets_goal": meets(ratio, GOAL),
         "max_weight_difference": difference,
     }
 
-    print(f"\n{'side':>9} {'best s':>8} {'samples/s':>10}")
-    for side in ("conveyor", "bare"):
-        print(f"{side:>9} {min(seconds[side]):>8.3f} {round(rate[side]):>10}")
-    verdict = "meets" if result["meets_goal"] else "misses"
-    print(f"\nratio conveyor/bare {ratio:.3f} ({verdict} the goal of >= {GOAL})")
+    print_ratios(
+        [
+            Figure("best seconds", repeats.best("conveyor"), repeats.best("bare")),
+            Figure("samples/s", rate["conveyor"], rate["bare"]),
+        ],
+        "conveyor",
+        "bare",
+    )
+    print(f"\nratio conveyor/bare {ratio:.3f} {against_goal(ratio, GOAL)}")
     print(f"max weight difference between the two sides: {difference:.3g}")
-    if load_before > 0.5:
-        print(
-            f"warning: load average {load_before:.2f} at start; other work on this machine adds noise"
-            " (best of more --repeats helps; more --threads than idle cores can slow both sides a lot)"
-        )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS}")
+    run.warn_if_busy(ADVICE)
+    run.write(result)
 
 
 if __name__ == "__main__":

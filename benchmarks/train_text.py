@@ -34,15 +34,24 @@ Results go to ``benchmarks/results/train_text.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import tempfile
-import time
 from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from measure import (
+    Figure,
+    Repeats,
+    Run,
+    Stopwatch,
+    against_goal,
+    cuda_sync,
+    max_weight_difference,
+    meets,
+    print_ratios,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,7 +64,7 @@ if TYPE_CHECKING:
 MODEL = "search_relevance"
 START = date(2024, 1, 1)
 GOAL = 0.95
-RESULTS = Path(__file__).resolve().parent / "results" / "train_text.json"
+ADVICE = " (best of more --repeats helps; more --threads than idle cores can slow both sides a lot)"
 BUCKET_BATCHES = 50  # text_pairs' chunk of batches sorted by length, restated for the plain loop
 MAX_GRAD_NORM = 1.0
 BASE_SIZE: dict[str, Any] = {"embedding_size": 768, "hidden_size": 768, "num_hidden_layers": 12,
@@ -110,24 +119,15 @@ def write_base_weights(folder: Path, encoder: str, seed: int) -> Path:
     return folder
 
 
-def _sync(device: torch.device) -> None:
-    import torch
-
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def run_conveyor(
     frame: pd.DataFrame, params: CrossEncoderParams, seed: int, folder: Path, device: torch.device
-) -> tuple[float, CrossEncoderNet, list[dict[str, float]]]:
+) -> tuple[float, tuple[CrossEncoderNet, list[dict[str, float]]]]:
     from pipelines.config.load import load_model_config
     from pipelines.models.cross_encoder import fit_cross_encoder
 
     config = load_model_config(MODEL)
     features = config.features
-    with tempfile.TemporaryDirectory() as checkpoints:
-        _sync(device)
-        started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as checkpoints, Stopwatch(cuda_sync(device)) as watch:
         trained = fit_cross_encoder(
             frame,
             features.text,
@@ -139,8 +139,7 @@ def run_conveyor(
             folder,
             device,
         )
-        _sync(device)
-        return time.perf_counter() - started, trained.network, trained.history
+    return watch.seconds, (trained.network, trained.history)
 
 
 def bucketed_batches(lengths: np.ndarray, batch_size: int, generator: torch.Generator) -> list[np.ndarray]:
@@ -176,57 +175,61 @@ def run_bare(
     config = load_model_config(MODEL)
     (query, document), numeric = config.features.text, config.features.numeric
     torch.use_deterministic_algorithms(deterministic)  # undo what an earlier fit switched on
-    _sync(device)
-    started = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    encoder = AutoModel.from_pretrained(folder, local_files_only=True).float()
-    encoded = tokenizer(
-        frame[query].tolist(),
-        frame[document].tolist(),
-        truncation="longest_first",
-        max_length=params.max_length,
-        padding="max_length",
-        return_tensors="pt",
-    )
-    lengths = encoded["attention_mask"].sum(dim=1).numpy()
-    tensors = {name: encoded[name].to(device) for name in ("input_ids", "token_type_ids", "attention_mask")}
-    x = frame[numeric].astype("float64")
-    tensors["numeric"] = torch.from_numpy(((x - x.mean()) / x.std(ddof=0)).to_numpy("float32")).to(device)
-    y = frame[config.target].astype("float64")
-    target = torch.from_numpy(((y - y.mean()) / y.std(ddof=0)).to_numpy("float32")).to(device)
+    with Stopwatch(cuda_sync(device)) as watch:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        encoder = AutoModel.from_pretrained(folder, local_files_only=True).float()
+        encoded = tokenizer(
+            frame[query].tolist(),
+            frame[document].tolist(),
+            truncation="longest_first",
+            max_length=params.max_length,
+            padding="max_length",
+            return_tensors="pt",
+        )
+        lengths = encoded["attention_mask"].sum(dim=1).numpy()
+        tensors = {
+            name: encoded[name].to(device) for name in ("input_ids", "token_type_ids", "attention_mask")
+        }
+        x = frame[numeric].astype("float64")
+        tensors["numeric"] = torch.from_numpy(((x - x.mean()) / x.std(ddof=0)).to_numpy("float32")).to(device)
+        y = frame[config.target].astype("float64")
+        target = torch.from_numpy(((y - y.mean()) / y.std(ddof=0)).to_numpy("float32")).to(device)
 
-    torch.manual_seed(seed)
-    model = CrossEncoderNet(encoder, len(numeric)).to(device)
-    matrices = [p for p in model.parameters() if p.ndim >= 2]
-    vectors = [p for p in model.parameters() if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": matrices, "weight_decay": params.weight_decay}, {"params": vectors, "weight_decay": 0.0}],
-        lr=params.learning_rate,
-    )
-    steps = math.ceil(len(frame) / params.batch_size) * params.epochs
-    schedule = get_linear_schedule_with_warmup(optimizer, math.ceil(params.warmup_ratio * steps), steps)
-    bf16 = device.type == "cuda" and params.bf16
-    model.train()
-    for epoch in range(params.epochs):
-        torch.manual_seed(seed * 100_003 + epoch)
-        torch.empty((), dtype=torch.int64).random_()  # the draw a DataLoader makes: the same dropout masks
-        shuffle = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        for rows in bucketed_batches(lengths, params.batch_size, shuffle):
-            width = int(lengths[rows].max())
-            index = torch.from_numpy(rows).to(device)
-            batch = {name: tensor[index, :width] for name, tensor in tensors.items() if name != "numeric"}
-            batch["numeric"] = tensors["numeric"][index]
-            with torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else nullcontext():
-                prediction = model(batch)
-            loss = nn.functional.mse_loss(prediction.float(), target[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
-            optimizer.step()
-            schedule.step()
-    model = model.cpu()  # fit hands its weights back on the host too
-    _sync(device)
-    return time.perf_counter() - started, model
+        torch.manual_seed(seed)
+        model = CrossEncoderNet(encoder, len(numeric)).to(device)
+        matrices = [p for p in model.parameters() if p.ndim >= 2]
+        vectors = [p for p in model.parameters() if p.ndim < 2]
+        optimizer = torch.optim.AdamW(
+            [
+                {"params": matrices, "weight_decay": params.weight_decay},
+                {"params": vectors, "weight_decay": 0.0},
+            ],
+            lr=params.learning_rate,
+        )
+        steps = math.ceil(len(frame) / params.batch_size) * params.epochs
+        schedule = get_linear_schedule_with_warmup(optimizer, math.ceil(params.warmup_ratio * steps), steps)
+        bf16 = device.type == "cuda" and params.bf16
+        model.train()
+        for epoch in range(params.epochs):
+            torch.manual_seed(seed * 100_003 + epoch)
+            # The draw a DataLoader makes: the same dropout masks.
+            torch.empty((), dtype=torch.int64).random_()
+            shuffle = torch.Generator().manual_seed(seed * 100_003 + epoch)
+            for rows in bucketed_batches(lengths, params.batch_size, shuffle):
+                width = int(lengths[rows].max())
+                index = torch.from_numpy(rows).to(device)
+                batch = {name: tensor[index, :width] for name, tensor in tensors.items() if name != "numeric"}
+                batch["numeric"] = tensors["numeric"][index]
+                with torch.autocast("cuda", dtype=torch.bfloat16) if bf16 else nullcontext():
+                    prediction = model(batch)
+                loss = nn.functional.mse_loss(prediction.float(), target[index])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
+                optimizer.step()
+                schedule.step()
+        model = model.cpu()  # fit hands its weights back on the host too
+    return watch.seconds, model
 
 
 def training_flops(network: CrossEncoderNet, lengths: np.ndarray) -> float:
@@ -261,11 +264,6 @@ def describe(params: CrossEncoderParams, folder: Path, frame: pd.DataFrame) -> t
     return lengths, sum(len(rows) * int(lengths[rows].max()) for rows in batches)
 
 
-def max_weight_difference(left: CrossEncoderNet, right: CrossEncoderNet) -> float:
-    pairs = zip(left.state_dict().values(), right.state_dict().values(), strict=True)
-    return max(float((a.float() - b.float()).abs().max()) for a, b in pairs)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -285,19 +283,17 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    import transformers
     from transformers.utils import logging as hf_logging
 
     from pipelines.config.load import load_model_config
     from pipelines.config.params import CrossEncoderParams
     from pipelines.models import resolve_params
     from pipelines.models.torch_mlp import pick_device
-    from pipelines.training.lineage import git_state
 
     if args.threads:
         torch.set_num_threads(args.threads)
     hf_logging.disable_progress_bar()
-    load_before = os.getloadavg()[0]
+    run = Run("train_text", versions=("torch", "transformers"), code=True)
     device = torch.device(args.device) if args.device else pick_device()
     config = load_model_config(MODEL)
     seed = config.model.seed
@@ -306,7 +302,6 @@ def main() -> None:
         key: value for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size)) if value
     }
 
-    wall = time.perf_counter()
     with tempfile.TemporaryDirectory() as home:
         folder = write_base_weights(Path(home) / f"electra-{args.encoder}", args.encoder, seed)
         params = resolve_params(config, {**overrides, "base_weights": str(folder)})
@@ -316,49 +311,37 @@ def main() -> None:
         lengths, padded = describe(params, folder, frame)
         print(
             f"{len(frame)} pairs, {int(lengths.sum())} tokens ({lengths.mean():.1f} a pair, padding adds"
-            f" {padded / lengths.sum() - 1:.1%}), built in {time.perf_counter() - wall:.1f}s;"
+            f" {padded / lengths.sum() - 1:.1%}), built in {run.clock.elapsed():.1f}s;"
             f" {args.encoder} encoder, device {device}, {torch.get_num_threads()} torch threads"
         )
-        warm_up = params.model_copy(update={"epochs": 1})
-        run_conveyor(frame, warm_up, seed, folder, device)
-        run_bare(frame, warm_up, seed, folder, device, deterministic_default)
-
-        seconds: dict[str, list[float]] = {"conveyor": [], "bare": []}
-        models: dict[str, CrossEncoderNet] = {}
-        logged: list[list[dict[str, float]]] = []
-        for repeat in range(args.repeats):
-            order = ("conveyor", "bare") if repeat % 2 == 0 else ("bare", "conveyor")
-            for side in order:
-                if side == "conveyor":
-                    took, models[side], history = run_conveyor(frame, params, seed, folder, device)
-                    logged.append(history)
-                else:
-                    took, models[side] = run_bare(frame, params, seed, folder, device, deterministic_default)
-                seconds[side].append(took)
-                print(json.dumps({"repeat": repeat + 1, "side": side, "seconds": round(took, 3)}))
+        repeats = Repeats(
+            {
+                "conveyor": lambda p: run_conveyor(frame, p, seed, folder, device),
+                "bare": lambda p: run_bare(frame, p, seed, folder, device, deterministic_default),
+            },
+            args.repeats,
+        )
+        repeats.warm_up(params.model_copy(update={"epochs": 1}))
+        fastest = repeats.run(params)
     torch.use_deterministic_algorithms(deterministic_default)
 
+    (network, history), bare = fastest["conveyor"], fastest["bare"]
     samples, tokens = len(frame) * params.epochs, int(lengths.sum()) * params.epochs
-    flops = training_flops(models["bare"], lengths) * params.epochs
-    best = {side: min(runs) for side, runs in seconds.items()}
+    flops = training_flops(bare, lengths) * params.epochs
+    best = {side: repeats.best(side) for side in fastest}
     ratio = best["bare"] / best["conveyor"]
-    difference = max_weight_difference(models["conveyor"], models["bare"])
+    difference = max_weight_difference(network, bare)
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     peak = peak_bf16_flops(device_name) if device.type == "cuda" else None
-    fastest = logged[seconds["conveyor"].index(best["conveyor"])]
-    encoder = models["bare"].encoder.config
+    encoder = bare.encoder.config
     result = {
         "device": device_name,
-        "machine": f"{os.cpu_count()} cores",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
         "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": round(load_before, 2),
         "encoder": {
             "size": args.encoder,
             "layers": encoder.num_hidden_layers,
             "hidden": encoder.hidden_size,
-            "parameters": sum(p.numel() for p in models["bare"].parameters()),
+            "parameters": sum(p.numel() for p in bare.parameters()),
         },
         "pairs": len(frame),
         "tokens_per_epoch": int(lengths.sum()),
@@ -369,16 +352,16 @@ def main() -> None:
         "repeats": args.repeats,
         "samples": samples,
         "tokens": tokens,
-        "conveyor_seconds": [round(s, 3) for s in seconds["conveyor"]],
-        "bare_seconds": [round(s, 3) for s in seconds["bare"]],
+        "conveyor_seconds": repeats.all("conveyor"),
+        "bare_seconds": repeats.all("bare"),
         "conveyor_samples_per_second": round(samples / best["conveyor"]),
         "bare_samples_per_second": round(samples / best["bare"]),
         "conveyor_tokens_per_second": round(tokens / best["conveyor"]),
         "bare_tokens_per_second": round(tokens / best["bare"]),
-        "conveyor_logged_tokens_per_second": [round(epoch["tokens_per_second"]) for epoch in fastest],
+        "conveyor_logged_tokens_per_second": [round(epoch["tokens_per_second"]) for epoch in history],
         "ratio_conveyor_to_bare": round(ratio, 3),
         "goal": GOAL,
-        "meets_goal": ratio >= GOAL,
+        "meets_goal": meets(ratio, GOAL),
         "max_weight_difference": difference,
         "model_flops": flops,
         "conveyor_flops_per_second": flops / best["conveyor"],
@@ -387,17 +370,19 @@ def main() -> None:
         "conveyor_mfu": flops / best["conveyor"] / peak if peak else None,
         "bare_mfu": flops / best["bare"] / peak if peak else None,
         "differences": DIFFERENCES,
-        "wall_seconds": round(time.perf_counter() - wall, 1),
-        **git_state(),
     }
 
-    print(f"\n{'side':>9} {'best s':>8} {'samples/s':>10} {'tokens/s':>10} {'GFLOP/s':>9}")
-    for side in ("conveyor", "bare"):
-        took = best[side]
-        rates = f"{samples / took:>10.0f} {tokens / took:>10.0f} {flops / took / 1e9:>9.2f}"
-        print(f"{side:>9} {took:>8.3f} {rates}")
-    verdict = "meets" if result["meets_goal"] else "misses"
-    print(f"\nratio conveyor/bare {ratio:.3f} ({verdict} the goal of >= {GOAL})")
+    print_ratios(
+        [
+            Figure("best seconds", best["conveyor"], best["bare"]),
+            Figure("samples/s", samples / best["conveyor"], samples / best["bare"]),
+            Figure("tokens/s", tokens / best["conveyor"], tokens / best["bare"]),
+            Figure("GFLOP/s", flops / best["conveyor"] / 1e9, flops / best["bare"] / 1e9),
+        ],
+        "conveyor",
+        "bare",
+    )
+    print(f"\nratio conveyor/bare {ratio:.3f} {against_goal(ratio, GOAL)}")
     unequal = " (bf16 and non-deterministic kernels: not expected to be 0)" if device.type == "cuda" else ""
     print(f"max weight difference between the two sides: {difference:.3g}{unequal}")
     print(f"model FLOPs: {flops / 1e9:.1f} GFLOP ({flops / tokens:.0f} a token)")
@@ -408,14 +393,8 @@ def main() -> None:
     else:
         print(f"MFU (dense bf16 peak {peak / 1e12:.0f} TFLOP/s): conveyor {result['conveyor_mfu']:.2%},"
               f" bare {result['bare_mfu']:.2%}")  # fmt: skip
-    if load_before > 0.5:
-        print(
-            f"warning: load average {load_before:.2f} at start; other work on this machine adds noise"
-            " (best of more --repeats helps; more --threads than idle cores can slow both sides a lot)"
-        )
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS}, {result['wall_seconds']:.0f}s in all")
+    run.warn_if_busy(ADVICE)
+    run.write(result)
 
 
 if __name__ == "__main__":
