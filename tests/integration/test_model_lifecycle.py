@@ -7,17 +7,21 @@ from datetime import date
 
 import pytest
 
-from pipelines import promotion, training
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.errors import GateBlockedError, PromotionConflictError
 from pipelines.features.datasets import build_datasets
 from pipelines.features.store import apply_features, feature_store
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.cycle import retrain_from_lineage, run_training_cycle
+from pipelines.release.gate import gate_model
+from pipelines.release.promote import promote_model
+from pipelines.release.register import register_model
 from pipelines.release.registry import CHALLENGER, CHAMPION, alias_version, read_lineage
 from pipelines.release.rollback import rollback_champion
+from pipelines.training.evaluate import evaluate_model
 from pipelines.training.lineage import LINEAGE_FIELDS
 from pipelines.training.tracking import mlflow_client
+from pipelines.training.train import train_model
 
 AS_OF = date(2024, 4, 30)  # the prepared lakehouse's last logical date
 
@@ -85,10 +89,8 @@ def test_worse_is_kept_out_better_goes_in_rollback_restores_and_force_is_recorde
     assert client.get_model_version("freight_volume", "1").tags["conveyor.rolled_back_from"] == "3"
 
     with pytest.raises(GateBlockedError, match="did not pass its gates"):
-        promotion.promote_version(platform, config, client, "2")
-    promotion.promote_version(
-        platform, config, client, "2", forced_by="ops@example.com", forced_reason="drill"
-    )
+        promote_model(platform, config, client, "2")
+    promote_model(platform, config, client, "2", forced_by="ops@example.com", forced_reason="drill")
     tags = client.get_model_version("freight_volume", "2").tags
     assert alias_version(client, "freight_volume", CHAMPION) == "2"
     assert (tags["conveyor.forced_by"], tags["conveyor.forced_reason"]) == ("ops@example.com", "drill")
@@ -103,7 +105,7 @@ def test_a_concurrent_promotion_loses_the_race_cleanly(env):
     train_ref, test_ref = build_datasets(lakehouse, store, dry_run, AS_OF)
     versions = []
     for epochs in (6, 8):  # two challengers, both evaluated against champion 1
-        run_id = training.train(
+        run_id = train_model(
             platform,
             dry_run,
             client,
@@ -114,13 +116,13 @@ def test_a_concurrent_promotion_loses_the_race_cleanly(env):
             trigger_reason="manual",
             overrides={"epochs": epochs},
         )
-        training.evaluate(platform, dry_run, client, lakehouse, run_id)
-        assert promotion.gate(platform, dry_run, client, run_id).champion_version == "1"
-        versions.append(promotion.register(platform, dry_run, client, run_id))
+        evaluate_model(platform, dry_run, client, lakehouse, run_id)
+        assert gate_model(platform, dry_run, client, run_id).champion_version == "1"
+        versions.append(register_model(platform, dry_run, client, run_id))
 
-    promotion.promote_version(platform, dry_run, client, versions[0])
+    promote_model(platform, dry_run, client, versions[0])
     with pytest.raises(
         PromotionConflictError, match="champion is version 2, but version 3 was evaluated against 1"
     ):
-        promotion.promote_version(platform, dry_run, client, versions[1])
+        promote_model(platform, dry_run, client, versions[1])
     assert alias_version(client, "freight_volume", CHAMPION) == versions[0]

@@ -8,15 +8,18 @@ from __future__ import annotations
 import pytest
 from mlflow.exceptions import MlflowException
 
-from pipelines import promotion, training
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.errors import RegistryUnavailableError
 from pipelines.features.store import feature_store
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.cycle import run_training_cycle
+from pipelines.release.gate import gate_model
+from pipelines.release.register import register_model
 from pipelines.release.registry import CHALLENGER, CHAMPION, alias_version
+from pipelines.training.evaluate import evaluate_model
 from pipelines.training.lineage import from_tags
 from pipelines.training.tracking import mlflow_client
+from pipelines.training.train import train_model
 from tests.conftest import TRAINED_AS_OF
 from tests.integration.conftest import MACHINE_REDIS
 from tests.support import MlflowServer
@@ -49,11 +52,11 @@ def test_a_registry_outage_during_registration_changes_nothing_and_a_retry_regis
 
     # A challenger is trained, evaluated and gated against the champion...
     lineage = from_tags(dict(client.get_model_version(config.name, "1").tags))
-    run_id = training.train(platform, config, client, lakehouse, train_uri=lineage["train_dataset_uri"],
+    run_id = train_model(platform, config, client, lakehouse, train_uri=lineage["train_dataset_uri"],
                             test_uri=lineage["test_dataset_uri"], as_of=TRAINED_AS_OF,
                             trigger_reason="schedule", overrides={"epochs": 2})  # fmt: skip
-    training.evaluate(platform, config, client, lakehouse, run_id)
-    promotion.gate(platform, config, client, run_id)
+    evaluate_model(platform, config, client, lakehouse, run_id)
+    gate_model(platform, config, client, run_id)
 
     # ...and the registry goes away just as it is registered. While it is away, nobody
     # reads its silence as "there is no champion" (a gate would judge a first deploy).
@@ -63,12 +66,12 @@ def test_a_registry_outage_during_registration_changes_nothing_and_a_retry_regis
     with pytest.raises(
         RegistryUnavailableError, match=r"is not registered as challenger and the champion is unchanged"
     ):
-        promotion.register(platform, config, client, run_id)
+        register_model(platform, config, client, run_id)
 
     server.start()
     assert [v.version for v in client.search_model_versions(f"name='{config.name}'")] == ["1"]
     assert alias_version(client, config.name, CHAMPION) == "1"
-    assert promotion.register(platform, config, client, run_id) == "2"
-    assert promotion.register(platform, config, client, run_id) == "2", "a second retry registers nothing new"
+    assert register_model(platform, config, client, run_id) == "2"
+    assert register_model(platform, config, client, run_id) == "2", "a second retry registers nothing new"
     assert alias_version(client, config.name, CHALLENGER) == "2"
     assert alias_version(client, config.name, CHAMPION) == "1"

@@ -11,12 +11,13 @@ import time
 from datetime import date
 from pathlib import Path
 
-from pipelines import training
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.features.datasets import build_datasets
 from pipelines.features.store import apply_features, feature_store
 from pipelines.lakehouse.storage import Lakehouse
+from pipelines.training.evaluate import evaluate_model
 from pipelines.training.tracking import mlflow_client
+from pipelines.training.train import train_model
 
 AS_OF = date(2024, 4, 30)
 EPOCHS = 150
@@ -72,12 +73,10 @@ def test_a_killed_training_resumes_where_it_stopped(model_home, tmp_path):
     assert client.get_run(run_id).data.params["resumed_from_epoch"] == str(resumed)
 
     # The same training without interruption, from scratch, gives the same model.
-    uninterrupted = training.train(
+    uninterrupted = train_model(
         platform, config, client, lakehouse, train_uri=train_ref.uri, test_uri=test_ref.uri, as_of=AS_OF,
         trigger_reason="manual", overrides={"epochs": EPOCHS}, checkpoints=tmp_path / "fresh",
     )  # fmt: skip
-    resumed_metrics = training.evaluate(platform, config, client, lakehouse, run_id).evaluation.overall
-    straight_metrics = training.evaluate(
-        platform, config, client, lakehouse, uninterrupted
-    ).evaluation.overall
+    resumed_metrics = evaluate_model(platform, config, client, lakehouse, run_id).evaluation.overall
+    straight_metrics = evaluate_model(platform, config, client, lakehouse, uninterrupted).evaluation.overall
     assert resumed_metrics == straight_metrics
