@@ -24,9 +24,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-# Debian packages the tests run for real (installed when missing; see the script).
+# Debian packages the tests run for real (installed when missing; see the script), and a
+# Docker engine that answers (Debian's dockerd started when none does).
 system:
 	scripts/system_packages.sh
+	scripts/docker_engine.sh
 
 demo: install
 	$(BIN)/conveyor demo
@@ -43,7 +45,7 @@ typecheck: install
 PYTEST_WORKERS ?= 3
 
 test: install system lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The browser tests alone: Airflow's UI in headless Chromium (about 4 minutes; also in `make test`).
 e2e: install system
@@ -66,8 +68,8 @@ bench: install
 secrets: install
 	$(BIN)/python scripts/make_secrets.py $(if $(FORCE),--force)
 
-up: secrets
-	$(COMPOSE) build
+up: secrets system
+	scripts/build_images.sh
 	$(COMPOSE) up -d
 	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving freight_volume http://127.0.0.1:8081, search_relevance http://127.0.0.1:8082"
 

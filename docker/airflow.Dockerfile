@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The Airflow image: api-server, scheduler, dag-processor and triggerer of the compose
 # stack, with our DAGs and plugins. Tasks do not run here (they run in the task image,
 # through the Docker socket proxy), so neither torch nor the ML stack is installed: only
@@ -9,6 +8,7 @@ FROM python:3.11.7-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     AIRFLOW_HOME=/opt/airflow \
     AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/dags \
     AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/plugins \
@@ -16,7 +16,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CONVEYOR_CONFIG_DIR=/opt/airflow/configs \
     PYTHONPATH=/opt/airflow/plugins
 
-RUN useradd --create-home --uid 50000 airflow \
+COPY docker/certs/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null \
+    && useradd --create-home --uid 50000 airflow \
     && mkdir -p /opt/airflow/auth \
     && chown -R airflow /opt/airflow
 
@@ -35,6 +37,14 @@ COPY --chown=airflow dags ./dags
 COPY --chown=airflow plugins ./plugins
 COPY --chown=airflow configs ./configs
 COPY --chown=airflow docker/airflow-init.sh /usr/local/bin/airflow-init
+
+# The commit this image is built from (scripts/build_images.sh passes it): lineage reads it
+# where there is no .git. Declared last, so a new commit rebuilds no dependency layer.
+ARG GIT_COMMIT=unknown
+ARG GIT_DIRTY=unknown
+LABEL org.opencontainers.image.revision="${GIT_COMMIT}"
+ENV CONVEYOR_GIT_COMMIT="${GIT_COMMIT}" \
+    CONVEYOR_GIT_DIRTY="${GIT_DIRTY}"
 
 USER 50000
 ENTRYPOINT ["airflow"]

@@ -1,33 +1,36 @@
-# syntax=docker/dockerfile:1
 # The task image: the `conveyor` CLI and its locked dependencies. Every pipeline step runs in
 # it, in production exactly as on a laptop: `conveyor <step> --model <name> ...`. Its
 # `serving` target is the serving image (`conveyor serve`), and the MLflow server runs in
 # it too (docker/mlflow-server.sh).
-# CPU by default; a GPU build passes --build-arg TORCH_INDEX=https://download.pytorch.org/whl/cu128
-# (the model code uses CUDA, bf16 autocast and pinned memory whenever a GPU is visible).
+# Build it with scripts/build_images.sh: torch comes from docker/wheels/ (a CPU build by
+# default; TORCH_INDEX=<a CUDA index> for a GPU image: the model code uses CUDA, bf16 autocast
+# and pinned memory whenever a GPU is visible), and the image records the commit it is built
+# from, which every model version trained in it names in its lineage.
 FROM python:3.11.7-slim-bookworm AS task
-
-ARG TORCH_SPEC="torch==2.13.0"
-ARG TORCH_INDEX="https://download.pytorch.org/whl/cpu"
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     CONVEYOR_HOME=/var/lib/conveyor \
     CONVEYOR_CONFIG_DIR=/opt/conveyor/configs \
     CONVEYOR_FEATURE_REPO=/opt/conveyor/feature_repo
 
-RUN useradd --create-home --uid 10001 conveyor \
+# The extra CA certificates of the machine that builds (a TLS-intercepting proxy's): pip trusts them.
+COPY docker/certs/ /usr/local/share/ca-certificates/
+RUN update-ca-certificates >/dev/null \
+    && useradd --create-home --uid 10001 conveyor \
     && mkdir -p /var/lib/conveyor \
     && chown conveyor /var/lib/conveyor
 
 WORKDIR /opt/conveyor
 # Dependencies first, from the lock file, so code changes do not rebuild this layer.
 COPY requirements.lock ./
-# TORCH_SPEC is pinned (an ARG hadolint cannot read); the rest comes from the lock file.
-# hadolint ignore=DL3013
-RUN pip install --no-cache-dir "${TORCH_SPEC}" --index-url "${TORCH_INDEX}" \
-    && pip install --no-cache-dir -r requirements.lock
+COPY docker/wheels/ /tmp/wheels/
+# torch from the local wheel (its build, CPU or CUDA, sorts above the lock's plain version);
+# everything else at the lock file's versions.
+RUN pip install --no-cache-dir --find-links /tmp/wheels -r requirements.lock \
+    && rm -rf /tmp/wheels
 
 COPY pyproject.toml README.md ./
 COPY pipelines ./pipelines
@@ -35,6 +38,14 @@ COPY configs ./configs
 COPY feature_repo ./feature_repo
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY docker/mlflow-server.sh /usr/local/bin/mlflow-server
+
+# The commit this image is built from (scripts/build_images.sh passes it): lineage reads it
+# where there is no .git. Declared last, so a new commit rebuilds no dependency layer.
+ARG GIT_COMMIT=unknown
+ARG GIT_DIRTY=unknown
+LABEL org.opencontainers.image.revision="${GIT_COMMIT}"
+ENV CONVEYOR_GIT_COMMIT="${GIT_COMMIT}" \
+    CONVEYOR_GIT_DIRTY="${GIT_DIRTY}"
 
 USER 10001
 VOLUME ["/var/lib/conveyor"]

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the test suite runs for real, installed when missing (`make system`):
 #   docker-compose  - compose's own parser and its refusal to start without the secrets
-#                     (there is no Docker engine on a development machine; see docs/operating.md)
+#   dockerd         - Debian's docker.io: the engine the images are built and run on (started
+#                     by scripts/docker_engine.sh when none answers)
+#   debootstrap     - a Debian root file system for base images where no registry answers
+#                     (scripts/offline_images.sh)
 #   chromium        - the headless browser the UI tests in tests/e2e/ drive through Playwright
 #                     (Playwright's own browser download needs a network the CI does not have)
 # Idempotent: installs nothing when every command is already there.
 set -euo pipefail
 
-declare -A PACKAGE_OF=([docker-compose]=docker-compose [chromium]=chromium)
+declare -A PACKAGE_OF=([docker-compose]=docker-compose [chromium]=chromium [dockerd]=docker.io [debootstrap]=debootstrap)
 
 missing=()
 for command in "${!PACKAGE_OF[@]}"; do

@@ -39,15 +39,22 @@ LINEAGE_FIELDS = (
 
 
 def git_state() -> dict[str, str]:
-    """The commit the code came from, and whether the tree had uncommitted changes."""
+    """The commit the code came from, and whether the tree had uncommitted changes: what an
+    image was built from (``CONVEYOR_GIT_COMMIT``, ``CONVEYOR_GIT_DIRTY``), else the checkout's
+    git; "unknown" where neither tells (no git binary, no .git)."""
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+        try:
+            done = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+        except OSError:  # no git binary, as in a slim image
+            return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = os.environ.get("CONVEYOR_GIT_COMMIT") or git("rev-parse", "HEAD") or "unknown"
-    dirty = "unknown" if commit == "unknown" else str(bool(git("status", "--porcelain"))).lower()
-    return {"git_commit": commit, "git_dirty": os.environ.get("CONVEYOR_GIT_DIRTY", dirty)}
+    dirty = os.environ.get("CONVEYOR_GIT_DIRTY")
+    if not dirty:
+        dirty = "unknown" if commit == "unknown" else str(bool(git("status", "--porcelain"))).lower()
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def config_snapshot(config: ModelConfig) -> str:
