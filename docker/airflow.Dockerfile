@@ -24,11 +24,12 @@ RUN update-ca-certificates >/dev/null \
 
 WORKDIR /opt/airflow
 COPY requirements.lock ./
-# The lock file is the constraint: every package comes at its pinned version.
+# The lock file is the constraint: every package comes at its pinned version (setuptools too:
+# installing our package below needs one that reads pyproject's SPDX license).
 RUN pip install --no-cache-dir --constraint requirements.lock \
         apache-airflow apache-airflow-providers-docker apache-airflow-providers-cncf-kubernetes \
         apache-airflow-providers-standard apache-airflow-providers-postgres asyncpg psycopg2-binary \
-        pydantic pyyaml croniter mlflow-skinny
+        pydantic pyyaml croniter mlflow-skinny setuptools
 
 COPY pyproject.toml README.md ./
 COPY pipelines ./pipelines

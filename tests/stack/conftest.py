@@ -10,20 +10,29 @@ import pytest
 from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[2]
-TASK_IMAGE = "conveyor/task:latest"
 
 
 def docker(*args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
-@pytest.fixture(scope="session")
-def task_image(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The task image, built once from this checkout (xdist workers wait for the first)."""
+def built(tmp_path_factory: pytest.TempPathFactory, image: str) -> str:
+    """``conveyor/<image>:latest``, built from this checkout (xdist workers wait for the first;
+    a second build is all cache)."""
     if docker("info", check=False).returncode != 0:
         pytest.fail("no Docker engine answers: run `make system` (scripts/docker_engine.sh)")
-    lock = tmp_path_factory.getbasetemp().parent / "task-image.lock"
+    lock = tmp_path_factory.getbasetemp().parent / "images.lock"
     with FileLock(str(lock)):
-        built = subprocess.run([REPO / "scripts/build_images.sh", "task"], capture_output=True, text=True)
-        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
-    return TASK_IMAGE
+        done = subprocess.run([REPO / "scripts/build_images.sh", image], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return f"conveyor/{image}:latest"
+
+
+@pytest.fixture(scope="session")
+def task_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return built(tmp_path_factory, "task")
+
+
+@pytest.fixture(scope="session")
+def airflow_image(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return built(tmp_path_factory, "airflow")
