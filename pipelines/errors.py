@@ -62,6 +62,13 @@ class RegistryUnavailableError(ConveyorError):
     exit_code = 8
 
 
+class LockTimeoutError(ConveyorError):
+    """Another process held the lock on a model's aliases for longer than the wait allows;
+    nothing was changed. Worth retrying."""
+
+    exit_code = 9
+
+
 def conveyor_errors() -> list[type[ConveyorError]]:
     """Every error class, the base first, in the order of their exit codes."""
     found, pending = [], [ConveyorError]

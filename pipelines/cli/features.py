@@ -7,15 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import (
-    DateOption,
-    JsonOption,
-    ModelOption,
-    app,
-    emit,
-    load_context,
-    tracking_client,
-)
+from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit, load_context, tracking_client
 from pipelines.errors import ConfigError
 
 features_app = typer.Typer(help="Feast: register feature definitions, fill the online store.")

@@ -6,15 +6,7 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli.common import (
-    JsonOption,
-    ModelOption,
-    RunOption,
-    app,
-    emit,
-    load_context,
-    tracking_client,
-)
+from pipelines.cli.common import JsonOption, ModelOption, RunOption, app, emit, load_context, tracking_client
 from pipelines.errors import ConfigError
 
 

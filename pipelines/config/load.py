@@ -14,10 +14,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
 from pipelines.config.model import ModelConfig
 from pipelines.config.platform import ENVIRONMENTS, PlatformConfig

@@ -6,12 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipelines.config.base import ColumnType, Identifier, StrictModel
 from pipelines.config.params import PARAMS_BY_TYPE

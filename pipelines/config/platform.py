@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    Field,
-)
+from pydantic import Field
 
 from pipelines.config.base import Identifier, StrictModel
 
@@ -50,3 +48,8 @@ class PlatformConfig(StrictModel):
     reports_uri: str = Field(description="Gate reports and other human-readable outputs.")
     feast: FeastConfig
     serving: ServingConfig
+    release_lock_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a PostgreSQL database whose advisory locks serialise a"
+        " model's alias moves across hosts; none: a file lock under home (one host).",
+    )

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.errors import MissingInputError, PromotionConflictError
+from pipelines.errors import LockTimeoutError, MissingInputError, PromotionConflictError
+from pipelines.release.locks import advisory_lock
 from pipelines.training.lineage import LINEAGE_FIELDS, from_tags
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("conveyor.registry")
 CHAMPION, CHALLENGER = "champion", "challenger"
 CHAMPION_HISTORY = "champion-history.jsonl"
+LOCK_TIMEOUT_SECONDS = 60
 
 
 def alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
@@ -80,12 +82,22 @@ def register_version(
 
 @contextmanager
 def alias_lock(platform: PlatformConfig, model: str) -> Iterator[None]:
-    """Serialises alias moves of one model, so compare-and-set is atomic."""
-    from filelock import FileLock
+    """Serialises alias moves of one model, so compare-and-set is atomic: a PostgreSQL
+    advisory lock where the platform names a lock database (workers on several hosts),
+    else a file lock under the platform's home (one host)."""
+    if platform.release_lock_url:
+        with advisory_lock(platform.release_lock_url, f"conveyor.aliases.{model}", LOCK_TIMEOUT_SECONDS):
+            yield
+        return
+    from filelock import FileLock, Timeout
 
     folder = Path(platform.home) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / f"{model}.aliases.lock"), timeout=60):
+    try:
+        lock = FileLock(str(folder / f"{model}.aliases.lock")).acquire(timeout=LOCK_TIMEOUT_SECONDS)
+    except Timeout:
+        raise LockTimeoutError(f"{model}'s aliases were locked for over {LOCK_TIMEOUT_SECONDS} s") from None
+    with lock:
         yield
 
 

@@ -8,10 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pipelines.features.datasets import DatasetRef, feature_columns, publish_dataset
-from pipelines.training.lineage import (
-    TAG,
-    from_tags,
-)
+from pipelines.training.lineage import TAG, from_tags
 from pipelines.training.metrics import PREDICTION, Evaluation, check_slices, evaluate_predictions
 from pipelines.training.train import dataset_ref
 

@@ -20,14 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.features.datasets import DatasetRef, feature_columns, read_dataset
 from pipelines.lakehouse.storage import PartitionKey, frame_hash
 from pipelines.models import fit_model, resolve_params, run_key
-from pipelines.training.lineage import (
-    TAG,
-    as_tags,
-    config_hash,
-    config_snapshot,
-    digest_of,
-    git_state,
-)
+from pipelines.training.lineage import TAG, as_tags, config_hash, config_snapshot, digest_of, git_state
 from pipelines.training.tracking import experiment_id
 
 if TYPE_CHECKING:

@@ -75,8 +75,6 @@ class ConveyorStepOperator(BaseOperator):
 def run_step(task: Any, arguments: list[str], run_id: str) -> Any:
     """Run ``conveyor <arguments>`` for ``task``, stream its output to the task log, and
     return its JSON result; raise so that bad input is not retried and the rest is."""
-    from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
     command = [sys.executable, "-m", "pipelines", *map(str, arguments)]
     task.log.info("running: %s", " ".join(command))
     env = {**os.environ, "AIRFLOW_CTX_DAG_RUN_ID": run_id}
@@ -91,11 +89,19 @@ def run_step(task: Any, arguments: list[str], run_id: str) -> Any:
     code = task._process.wait()
     if code == 0:
         return parse_result("".join(output))
+    raise step_failure(arguments, code, output)
+
+
+def step_failure(arguments: list[str], code: int, output: list[str]) -> Exception:
+    """What a task raises for a step that exited with ``code``: its ``error:`` line, failing
+    at once for bad input (retrying cannot fix it), else retried."""
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
     errors = [line.strip() for line in output if line.startswith("error:")]
     message = errors[-1] if errors else f"`conveyor {arguments[0]}` exited with {code}"
     if code in NON_RETRYABLE_EXIT_CODES:
-        raise AirflowFailException(f"{message} (exit {code}: bad input, not retried)")
-    raise AirflowException(f"{message} (exit {code})")
+        return AirflowFailException(f"{message} (exit {code}: bad input, not retried)")
+    return AirflowException(f"{message} (exit {code})")
 
 
 # What a task container needs to reach the stack (config/platform/compose.yaml's variables).
@@ -134,10 +140,11 @@ def step_task(step: str, *arguments: str, gpu: bool = False, **kwargs: Any) -> B
 def _docker_task(
     task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
 ) -> BaseOperator:
-    from airflow.providers.docker.operators.docker import DockerOperator
     from docker.types import DeviceRequest, Mount
 
-    return DockerOperator(
+    from conveyor.operators.docker_step import ConveyorDockerOperator
+
+    return ConveyorDockerOperator(
         task_id=task_id,
         image=image,
         command=arguments,  # the image's entrypoint is `conveyor`

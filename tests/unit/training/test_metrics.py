@@ -8,13 +8,7 @@ from sklearn.metrics import ndcg_score
 from pipelines.config.load import load_model_config
 from pipelines.errors import MissingInputError
 from pipelines.release.gate import decide
-from pipelines.training.metrics import (
-    check_slices,
-    evaluate_predictions,
-    per_list,
-    regression_metrics,
-    units,
-)
+from pipelines.training.metrics import check_slices, evaluate_predictions, per_list, regression_metrics, units
 
 
 def test_metrics_have_their_textbook_values():
