@@ -68,8 +68,12 @@ bench: install
 secrets: install
 	$(BIN)/python scripts/make_secrets.py $(if $(FORCE),--force)
 
+# The stack's other images (PostgreSQL, Redis, the socket proxy): pulled, or stand-ins built.
+STACK_BASES = $(shell grep -oE '^ +image: [^ ]+' docker-compose.yml | awk '{print $$2}' | grep -v '^conveyor/' | sort -u)
+
 up: secrets system
 	scripts/build_images.sh
+	scripts/offline_images.sh $(STACK_BASES)
 	$(COMPOSE) up -d
 	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving freight_volume http://127.0.0.1:8081, search_relevance http://127.0.0.1:8082"
 

@@ -68,7 +68,7 @@ def fill(prediction_log, lakehouse, config, rows: int) -> None:
 
 
 def timed_check(platform, config, lakehouse, client, max_rows) -> tuple[float, dict]:
-    from pipelines.monitor import check_drift
+    from pipelines.monitor.drift import check_drift
 
     with Stopwatch() as watch:
         result = check_drift(platform, config, lakehouse, client, CHECK_DAY, max_rows=max_rows)

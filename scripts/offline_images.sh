@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Base images where no container registry answers: for each IMAGE named (the names our
-# Dockerfiles start FROM), nothing is done when the engine has it or can pull it; otherwise
-# a stand-in is built under the same name from Debian's packages: a debootstrap root file
-# system (bookworm, from the host's own Debian mirror) imported with `docker import`.
-#   python:3.11*-slim-bookworm  Debian's Python 3.11 in a venv on PATH at /usr/local/python,
-#                               as the official image keeps python and pip on PATH
-# The stand-ins carry the label conveyor.stand-in=true (docs/operating.md says which).
-# usage: scripts/offline_images.sh IMAGE...   (run as root: debootstrap needs it)
+# Dockerfiles and docker-compose.yml use), nothing is done when the engine has it or can
+# pull it; otherwise a stand-in is built under the same name from Debian's packages, on a
+# debootstrap root file system (bookworm, from the host's own Debian mirror) imported with
+# `docker import`. The stand-ins (docker/stand-ins/) carry the label conveyor.stand-in=true:
+#   python:3.11*-slim-bookworm        Debian's Python 3.11 in a venv on PATH
+#   postgres:*-bookworm               Debian's PostgreSQL 15, the official entrypoint's contract
+#   redis:*-bookworm                  Debian's Redis 7.0
+#   tecnativa/docker-socket-proxy:*   Debian's HAProxy with the same allow-list variables
+# usage: scripts/offline_images.sh IMAGE...   (as root: debootstrap needs it)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+BASE=conveyor/stand-in-base:bookworm
 
 mirror() {  # the host's Debian mirror: images come from where the host's packages come
   local uri
@@ -17,34 +21,33 @@ mirror() {  # the host's Debian mirror: images come from where the host's packag
   echo "$uri"
 }
 
-python_stand_in() {
-  local name=$1 root
+base() {  # one minimal Debian root file system, shared by every stand-in
+  docker image inspect "$BASE" >/dev/null 2>&1 && return
+  local root
   root=$(mktemp -d)
-  trap 'rm -rf "$root"' RETURN
-  echo "building a stand-in for $name with debootstrap (Debian bookworm's python3)"
-  debootstrap --variant=minbase --include=ca-certificates,passwd,python3,python3-venv \
-    bookworm "$root" "$(mirror)" >"$root.log" 2>&1 || { tail -20 "$root.log" >&2; exit 1; }
-  rm -f "$root.log"
-  chroot "$root" python3 -m venv /usr/local/python
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -c . | docker import \
-    --change 'ENV PATH=/usr/local/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV LANG=C.UTF-8' \
-    --change 'LABEL conveyor.stand-in=true' \
-    --change 'CMD ["python3"]' - "$name" >/dev/null
-  docker run --rm "$name" python -c 'import sys, venv; print("stand-in python", sys.version.split()[0])'
+  echo "debootstrap: a Debian bookworm root file system for the stand-ins"
+  debootstrap --variant=minbase --include=ca-certificates bookworm "$root" "$(mirror)" >"$root.log" 2>&1 \
+    || { tail -20 "$root.log" >&2; rm -rf "$root" "$root.log"; exit 1; }
+  rm -rf "$root.log" "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import --change 'CMD ["bash"]' - "$BASE" >/dev/null
+  rm -rf "$root"
+}
+
+stand_in() {  # IMAGE DOCKERFILE
+  base
+  echo "building a stand-in for $1 from Debian's packages (docker/stand-ins/$2)"
+  docker build --quiet --tag "$1" --file "docker/stand-ins/$2" docker/stand-ins >/dev/null
 }
 
 for image in "$@"; do
-  if docker image inspect "$image" >/dev/null 2>&1; then
-    continue
-  fi
-  if timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
-    continue
-  fi
+  docker image inspect "$image" >/dev/null 2>&1 && continue
+  timeout 60 docker pull -q "$image" >/dev/null 2>&1 && continue
   echo "no registry answers for $image"
   case "$image" in
-    python:3.11*-slim-bookworm) python_stand_in "$image" ;;
+    python:3.11*-slim-bookworm) stand_in "$image" python.Dockerfile ;;
+    postgres:*-bookworm) stand_in "$image" postgres.Dockerfile ;;
+    redis:*-bookworm) stand_in "$image" redis.Dockerfile ;;
+    tecnativa/docker-socket-proxy:*) stand_in "$image" socket-proxy.Dockerfile ;;
     *) echo "no stand-in is known for $image" >&2; exit 1 ;;
   esac
 done

@@ -10,7 +10,7 @@ import typer
 from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit, load_context, tracking_client
 
 if TYPE_CHECKING:
-    from pipelines.monitor import CheckResult
+    from pipelines.monitor.checks import CheckResult
 
 monitor_app = typer.Typer(help="Watch the champion: live error and data drift.")
 app.add_typer(monitor_app, name="monitor")
@@ -30,7 +30,7 @@ def _print_check(result: CheckResult, as_json: bool) -> None:
 @monitor_app.command("performance")
 def monitor_performance(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
     """The champion's live error: its served predictions against the actuals ingested."""
-    from pipelines.monitor import check_performance
+    from pipelines.monitor.performance import check_performance
 
     platform, config, _ = load_context(model)
     _print_check(check_performance(platform, config, tracking_client(platform), as_of.date()), as_json)
@@ -45,7 +45,7 @@ def monitor_drift(
 ) -> None:
     """Evidently drift of what the service was asked (and answered) against the champion's
     test set (and test predictions)."""
-    from pipelines.monitor import check_drift
+    from pipelines.monitor.drift import check_drift
 
     platform, config, lakehouse = load_context(model)
     result = check_drift(

@@ -11,12 +11,7 @@
 Both write a JSON summary (and drift its HTML report) to ``reports/<model>/`` and log them
 on the champion's MLflow run (``checks``). The monitor DAG's sensors read exactly these
 results.
+
+Imports nothing itself: the Airflow image's Models view reads ``history`` and ``charts``
+without the ML stack that ``performance`` and ``drift`` need.
 """
-
-from __future__ import annotations
-
-from pipelines.monitor.checks import TRIGGERED_REASONS, CheckResult, cooldown_active
-from pipelines.monitor.drift import check_drift
-from pipelines.monitor.performance import check_performance
-
-__all__ = ["TRIGGERED_REASONS", "CheckResult", "check_drift", "check_performance", "cooldown_active"]

@@ -20,12 +20,20 @@ if TYPE_CHECKING:
 
 
 class OnlineFeatures:
-    """The model's feature service in the online store, resolved once at start-up."""
+    """The model's feature service in the online store, resolved on first use: a fresh stack's
+    service starts (and says it is not ready) before the first training registers it."""
 
     def __init__(self, platform: PlatformConfig, config: ModelConfig) -> None:
         self.store = feature_store(platform)
-        self.service = self.store.get_feature_service(config.features.feature_service)
+        self.service_name = config.features.feature_service
         self.columns = feature_columns(config)
+        self._service: Any = None
+
+    @property
+    def service(self) -> Any:
+        if self._service is None:
+            self._service = self.store.get_feature_service(self.service_name)
+        return self._service
 
     def read(self, entity_ids: list[str]) -> dict[str, tuple[dict[str, Any], date | None]]:
         """Per entity: its features and the target day they are for (None when the store has

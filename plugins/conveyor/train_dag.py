@@ -63,7 +63,9 @@ def promotion_branch(gate: dict[str, Any] | None, force: bool, approval: bool) -
 
 @task
 def resolve_trigger_reason(dag_run: Any = None, params: Any = None) -> str:
-    return trigger_reason(str(dag_run.run_type), params["reason"])
+    # The Task SDK's run type is an enum whose str() is "DagRunType.SCHEDULED": use its value.
+    run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
+    return trigger_reason(str(run_type), params["reason"])
 
 
 @task.branch

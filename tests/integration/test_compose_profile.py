@@ -19,8 +19,8 @@ from pipelines.features.store import feature_store
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.airflow import airflow_environment, run_dag
 from pipelines.local.cycle import run_training_cycle
-from pipelines.monitor import check_performance
 from pipelines.monitor.actuals import ingest_actuals
+from pipelines.monitor.performance import check_performance
 from pipelines.release.registry import CHAMPION, alias_version
 from pipelines.samples.traffic import gold_instances
 from pipelines.serving.app import service

@@ -12,8 +12,9 @@ from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.airflow import run_dag
 from pipelines.local.backfill import process_landed_days
-from pipelines.monitor import check_drift, check_performance
 from pipelines.monitor.actuals import ingest_actuals
+from pipelines.monitor.drift import check_drift
+from pipelines.monitor.performance import check_performance
 from pipelines.samples.generate import generate_batches
 from pipelines.serving.log import PredictionLog
 from pipelines.training.tracking import mlflow_client

@@ -15,8 +15,8 @@ import httpx
 
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.lakehouse.storage import Lakehouse
-from pipelines.monitor import check_performance
 from pipelines.monitor.actuals import ingest_actuals
+from pipelines.monitor.performance import check_performance
 from pipelines.release.registry import CHAMPION, alias_version, move_champion
 from pipelines.release.rollback import rollback_champion
 from pipelines.samples.traffic import gold_instances

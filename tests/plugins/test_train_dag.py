@@ -17,3 +17,20 @@ def test_promotion_follows_the_gate_unless_forced_and_waits_for_approval_when_as
     assert promotion_branch({"promote": False}, force=True, approval=False) == "promote_model"
     assert promotion_branch({"promote": True}, force=False, approval=True) == "approve_promotion"
     assert promotion_branch(None, force=False, approval=True) == "keep_champion"
+
+
+def test_a_nightly_run_records_schedule_with_the_run_type_airflow_hands_a_task():
+    """What a task gets is the Task SDK's enum, whose str() is "DagRunType.SCHEDULED"."""
+    from types import SimpleNamespace
+
+    from airflow.sdk.api.datamodels._generated import DagRunType
+    from conveyor.train_dag import resolve_trigger_reason
+
+    def reason(run_type, requested="manual"):
+        return resolve_trigger_reason.function(
+            dag_run=SimpleNamespace(run_type=run_type), params={"reason": requested}
+        )
+
+    assert reason(DagRunType.SCHEDULED) == "schedule"
+    assert reason(DagRunType.ASSET_TRIGGERED) == "new features"
+    assert reason(DagRunType.MANUAL, "alert: FreightErrorHigh") == "alert: FreightErrorHigh"

@@ -43,10 +43,13 @@ def containers_of(volume: str) -> list[str]:
     return docker("ps", "-aq", "--filter", f"volume={volume}").stdout.split()
 
 
-def test_a_step_runs_in_a_container_and_its_json_line_is_the_result(state_volume):
+@pytest.mark.parametrize("gpu", [False, True], ids=["cpu", "gpu-asked-on-an-engine-without-one"])
+def test_a_step_runs_in_a_container_and_its_json_line_is_the_result(state_volume, gpu):
     from conveyor.operators.step import step_task
 
-    task = step_task("monitor.actuals.ingest_actuals", "-m", "freight_volume", "-d", "2024-04-30", "--json")
+    step = ("monitor.actuals.ingest_actuals", "-m", "freight_volume", "-d", "2024-04-30", "--json")
+    task = step_task(*step, gpu=gpu)
+    assert bool(task.device_requests) == gpu
     assert type(task).__name__ == "ConveyorDockerOperator"
     result = task.execute({"run_id": "manual__stack"})
     assert result["model"] == "freight_volume" and result["rows"] > 0, result

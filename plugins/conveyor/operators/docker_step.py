@@ -4,15 +4,19 @@ subprocess, so bad input fails without retries here too."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.docker.exceptions import DockerContainerFailedException
 from airflow.providers.docker.operators.docker import DockerOperator
+from docker.errors import APIError
 
 from conveyor.operators.step import parse_result, step_failure
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+NO_GPU_DRIVER = "could not select device driver"
 
 
 class ConveyorDockerOperator(DockerOperator):
@@ -20,11 +24,22 @@ class ConveyorDockerOperator(DockerOperator):
 
     def execute(self, context: Context) -> Any:
         try:
-            last_line = super().execute(context)
+            return self._run_step(context)
+        except APIError as error:
+            if not self.device_requests or NO_GPU_DRIVER not in str(error):
+                raise
+            # The engine has no GPU driver: the step trains on the CPU, as on a laptop.
+            self.log.warning("no GPU on this Docker engine (%s): %s runs on the CPU", error, self.task_id)
+            self.device_requests = None
+            return self._run_step(context)
+
+    def _run_step(self, context: Context) -> Any:
+        try:
+            lines = super().execute(context)
         except DockerContainerFailedException as failure:
-            # A failed container is kept (auto_remove="success"), so its exit code can be read.
-            state = self.cli.inspect_container(self.container["Id"])["State"]
+            # Docker's operator has removed the container by now; its message holds the code.
+            code = re.search(r"'StatusCode': (\d+)", str(failure))
             output = [line.decode() if isinstance(line, bytes) else str(line) for line in failure.logs or []]
             command = self.command if isinstance(self.command, list) else str(self.command).split()
-            raise step_failure(command, int(state["ExitCode"]), output) from failure
-        return parse_result(last_line if isinstance(last_line, str) else "")
+            raise step_failure(command, int(code.group(1)) if code else 1, output) from failure
+        return parse_result("\n".join(map(str, lines or [])))

@@ -42,15 +42,17 @@ def execution_mode() -> str:
     return mode
 
 
-def parse_result(stdout: str) -> Any:
-    """The step's result: its last stdout line if that is JSON, else None."""
-    lines = [line for line in stdout.strip().splitlines() if line.strip()]
-    if not lines:
-        return None
-    try:
-        return json.loads(lines[-1])
-    except json.JSONDecodeError:
-        return None
+def parse_result(output: str) -> Any:
+    """The step's result: the last line of its output that is a JSON object (log lines on
+    stderr may come after it), else None."""
+    for line in reversed(output.strip().splitlines()):
+        try:
+            result = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(result, dict):
+            return result
+    return None
 
 
 class ConveyorStepOperator(BaseOperator):
@@ -158,6 +160,7 @@ def _docker_task(
         network_mode=os.environ.get("CONVEYOR_DOCKER_NETWORK", "conveyor"),
         auto_remove="success",
         mount_tmp_dir=False,
+        xcom_all=True,  # every line: the step's JSON may come before a log line on stderr
         **kwargs,
     )
 

@@ -24,7 +24,7 @@ def test_docker_mode_runs_the_task_image_with_state_volume_and_a_gpu(monkeypatch
     monkeypatch.setenv("CONVEYOR_TASK_IMAGE", "registry.example/conveyor/task:1.2")
     gpu = step_task(TRAIN, *ARGS, gpu=True)
     cpu = step_task("training.evaluate.evaluate_model", "-m", "freight_volume")
-    assert type(gpu).__name__ == "DockerOperator"
+    assert type(gpu).__name__ == "ConveyorDockerOperator"
     assert gpu.image == "registry.example/conveyor/task:1.2"
     assert gpu.task_id == "train_model" and gpu.command == COMMAND
     assert gpu.docker_url.startswith("tcp://"), "Docker is reached through the socket proxy"
@@ -65,6 +65,7 @@ def test_bad_input_fails_the_task_without_retries(conveyor_home):
 
 def test_the_last_json_line_is_the_result():
     assert parse_result('log line\n{"run_id": "abc"}\n') == {"run_id": "abc"}
+    assert parse_result('{"run_id": "abc"}\nINFO conveyor: a log line on stderr\n') == {"run_id": "abc"}
     assert parse_result("trained: run abc\n") is None
 
 

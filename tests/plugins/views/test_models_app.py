@@ -121,3 +121,19 @@ def test_the_drift_report_is_served_and_nothing_else(home_with_a_champion):
     assert report.status_code == 200 and "Evidently drift report 2024-05-12" in report.text
     for name in ["drift-2024-05-13.html", "performance-2024-05-12.json", "..%2F..%2Fmlflow.db"]:
         assert http.get(f"{URL_PREFIX}/models/{MODEL}/reports/{name}").status_code == 404, name
+
+
+def test_the_plugin_imports_nothing_the_airflow_image_lacks():
+    """The Airflow image has Airflow, pydantic, PyYAML and MLflow's client, not the ML stack:
+    a plugin that imports it fails to load there, and the Models view is gone."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import conveyor.views.models_plugin, conveyor.views.models_page, conveyor.views.models_app\n"
+        "print([m for m in ('numpy', 'pandas', 'torch', 'feast', 'great_expectations', 'evidently')"
+        " if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
