@@ -45,7 +45,7 @@ typecheck: install
 PYTEST_WORKERS ?= 3
 
 test: install system lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The browser tests alone: Airflow's UI in headless Chromium (about 4 minutes; also in `make test`).
 e2e: install system

@@ -24,9 +24,10 @@ scripts/offline_images.sh "$base"
 
 # Extra CA certificates of the host (Debian's local folder): a proxy that intercepts TLS
 # signs with one of them, and pip inside the build must trust it too.
-rm -f docker/certs/*.crt
+# Copied only when changed, never removed here: a build running beside this one keeps its.
 for cert in /usr/local/share/ca-certificates/*.crt; do
-  [ -e "$cert" ] && cp "$cert" docker/certs/
+  [ -e "$cert" ] || continue
+  cmp -s "$cert" "docker/certs/$(basename "$cert")" || cp "$cert" docker/certs/
 done
 
 if ! ls docker/wheels/torch-* >/dev/null 2>&1; then

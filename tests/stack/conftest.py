@@ -17,8 +17,8 @@ def docker(*args: str, check: bool = True, timeout: float = 900) -> subprocess.C
 
 
 def built(tmp_path_factory: pytest.TempPathFactory, image: str) -> str:
-    """``conveyor/<image>:latest``, built from this checkout (xdist workers wait for the first;
-    a second build is all cache)."""
+    """``conveyor/<image>:latest``, built from this checkout: one build at a time across xdist
+    workers (a second build of the same code is all cache)."""
     if docker("info", check=False).returncode != 0:
         pytest.fail("no Docker engine answers: run `make system` (scripts/docker_engine.sh)")
     lock = tmp_path_factory.getbasetemp().parent / "images.lock"

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.stack.conftest import docker
-
-pytestmark = pytest.mark.xdist_group("stack")
 
 PARSE = """
 import json, sys

@@ -21,9 +21,7 @@ import yaml
 from pipelines.config.load import load_model_config
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.samples.traffic import gold_instances
-from tests.stack.conftest import REPO, docker
-
-pytestmark = pytest.mark.xdist_group("stack")
+from tests.stack.conftest import REPO, built, docker
 
 AIRFLOW, MLFLOW, SERVING = "http://127.0.0.1:8080", "http://127.0.0.1:5000", "http://127.0.0.1:8081"
 # The stack's images that are not ours: pulled, or stand-ins built where no registry answers.
@@ -63,8 +61,7 @@ def wait_until(what: str, ready, timeout: float, env_file: Path) -> None:
 @pytest.fixture(scope="module")
 def stack(task_image, airflow_image, tmp_path_factory):
     """The stack up, healthy, with the prepared lakehouse on its state volume."""
-    built = subprocess.run([REPO / "scripts/build_images.sh", "serving"], capture_output=True, text=True)
-    assert built.returncode == 0, built.stderr[-3000:]
+    built(tmp_path_factory, "serving")
     bases = subprocess.run([REPO / "scripts/offline_images.sh", *BASES], capture_output=True, text=True)
     assert bases.returncode == 0, bases.stdout[-3000:] + bases.stderr[-3000:]
     env_file = tmp_path_factory.mktemp("stack") / ".env"
@@ -91,10 +88,6 @@ def airflow_api(stack):
     )
     assert token.status_code in (200, 201), token.text
     return httpx.Client(base_url=AIRFLOW, headers={"Authorization": f"Bearer {token.json()['access_token']}"})
-
-
-def test_the_api_refuses_a_request_without_a_login(stack):
-    assert httpx.get(f"{AIRFLOW}/api/v2/dags").status_code == 401
 
 
 def finished_run(api: httpx.Client, dag: str, run_id: str, env_file: Path) -> dict:
@@ -129,6 +122,7 @@ def test_the_nightly_schedule_and_a_rest_trigger_run_every_step_in_a_container(
         "/var/lib/conveyor/lakehouse",
     )
     dag, env_file = "freight_volume__train", stack["env_file"]
+    assert httpx.get(f"{AIRFLOW}/api/v2/dags").status_code == 401, "the API needs a login"
     wait_until(
         "the DAG processor", lambda: airflow_api.get(f"/api/v2/dags/{dag}").status_code == 200, 180, env_file
     )

@@ -11,8 +11,6 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from tests.stack.conftest import docker
 
-pytestmark = pytest.mark.xdist_group("stack")
-
 STATE = "/var/lib/conveyor"
 
 

@@ -10,11 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.stack.conftest import REPO, docker
-
-pytestmark = pytest.mark.xdist_group("stack")
 
 STATE = "/var/lib/conveyor"
 

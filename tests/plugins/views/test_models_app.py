@@ -5,6 +5,8 @@ tests/integration/test_models_view.py checks the real login against a running AP
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conveyor.views.models_app import URL_PREFIX, create_app, page_readable, readable_models
 from fastapi import FastAPI
@@ -129,8 +131,9 @@ def test_the_plugin_imports_nothing_the_airflow_image_lacks():
     import subprocess
     import sys
 
+    plugins = Path(__file__).resolve().parents[3] / "plugins"
     script = (
-        "import sys\n"
+        f"import sys\nsys.path.insert(0, {str(plugins)!r})\n"
         "import conveyor.views.models_plugin, conveyor.views.models_page, conveyor.views.models_app\n"
         "print([m for m in ('numpy', 'pandas', 'torch', 'feast', 'great_expectations', 'evidently')"
         " if m in sys.modules])\n"
