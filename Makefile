@@ -54,7 +54,7 @@ e2e: install system
 ui: install
 	scripts/ui.sh
 
-bench: install
+bench: install system
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/train_text.py
@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python benchmarks/drift.py
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/historical_features.py
+	$(BIN)/python benchmarks/containers.py
 
 # The production stack (docker compose): secrets first, generated into .env (never committed).
 secrets: install
@@ -71,10 +72,13 @@ secrets: install
 # The stack's other images (PostgreSQL, Redis, the socket proxy): pulled, or stand-ins built.
 STACK_BASES = $(shell grep -oE '^ +image: [^ ]+' docker-compose.yml | awk '{print $$2}' | grep -v '^conveyor/' | sort -u)
 
+# Celery workers on the default queue (`make up WORKERS=3`); the gpu queue has its own.
+WORKERS ?= 1
+
 up: secrets system
 	scripts/build_images.sh
 	scripts/offline_images.sh $(STACK_BASES)
-	$(COMPOSE) up -d
+	$(COMPOSE) up -d --scale airflow-worker=$(WORKERS)
 	@echo "Airflow http://127.0.0.1:8080 (admin / AIRFLOW_ADMIN_PASSWORD in .env), MLflow http://127.0.0.1:5000, serving freight_volume http://127.0.0.1:8081, search_relevance http://127.0.0.1:8082"
 
 down:

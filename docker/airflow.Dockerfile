@@ -1,8 +1,8 @@
-# The Airflow image: api-server, scheduler, dag-processor and triggerer of the compose
-# stack, with our DAGs and plugins. Tasks do not run here (they run in the task image,
-# through the Docker socket proxy), so neither torch nor the ML stack is installed: only
-# Airflow, its providers, what the DAG files import to read the model configs, and
-# MLflow's client for the Models view, all at the versions requirements.lock pins.
+# The Airflow image: api-server, scheduler, dag-processor, triggerer and Celery workers of
+# the compose stack, with our DAGs and plugins. Tasks do not run here (a worker starts each
+# in the task image through the Docker socket proxy), so neither torch nor the ML stack is
+# installed: only Airflow, its providers, what the DAG files import to read the model
+# configs, and MLflow's client for the Models view, all at the versions requirements.lock pins.
 FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -27,7 +27,8 @@ COPY requirements.lock ./
 # The lock file is the constraint: every package comes at its pinned version (setuptools too:
 # installing our package below needs one that reads pyproject's SPDX license).
 RUN pip install --no-cache-dir --constraint requirements.lock \
-        apache-airflow apache-airflow-providers-docker apache-airflow-providers-cncf-kubernetes \
+        apache-airflow apache-airflow-providers-celery apache-airflow-providers-docker \
+        apache-airflow-providers-cncf-kubernetes \
         apache-airflow-providers-standard apache-airflow-providers-postgres asyncpg psycopg2-binary \
         pydantic pyyaml croniter mlflow-skinny setuptools
 

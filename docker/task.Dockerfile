@@ -14,7 +14,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
     CONVEYOR_HOME=/var/lib/conveyor \
     CONVEYOR_CONFIG_DIR=/opt/conveyor/configs \
-    CONVEYOR_FEATURE_REPO=/opt/conveyor/feature_repo
+    CONVEYOR_FEATURE_REPO=/opt/conveyor/feature_repo \
+    CONVEYOR_DAGS_DIR=/opt/conveyor/dags \
+    CONVEYOR_PLUGINS_DIR=/opt/conveyor/plugins
 
 # The extra CA certificates of the machine that builds (a TLS-intercepting proxy's): pip trusts them.
 COPY docker/certs/ /usr/local/share/ca-certificates/
@@ -38,6 +40,10 @@ COPY configs ./configs
 COPY feature_repo ./feature_repo
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY docker/mlflow-server.sh /usr/local/bin/mlflow-server
+# The DAGs and plugins, for `conveyor demo` alone: it runs them on an embedded Airflow
+# (the stack's Airflow has its own image).
+COPY dags ./dags
+COPY plugins ./plugins
 
 # The commit this image is built from (scripts/build_images.sh passes it): lineage reads it
 # where there is no .git. Declared last, so a new commit rebuilds no dependency layer.

@@ -2,7 +2,8 @@
 
 Nothing in the repository holds a password or key; docker-compose.yml refuses to start
 while any of these is missing. An existing `.env` is kept (rotating secrets of a running
-stack needs more than a new file); pass --force to replace it.
+stack needs more than a new file), with any secret it lacks added (a newer stack may need
+more); pass --force to replace it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ PASSWORDS = (
     "FEAST_DB_PASSWORD",
     "SERVING_DB_PASSWORD",
     "REDIS_PASSWORD",
+    "AIRFLOW_BROKER_PASSWORD",  # Celery's Redis broker
     "AIRFLOW_ADMIN_PASSWORD",  # the Airflow UI's `admin`
     "AIRFLOW_API_SECRET_KEY",  # signs the API's tokens
     "MLFLOW_ADMIN_PASSWORD",  # the MLflow server's `admin`; also what tasks log in with
@@ -53,6 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
     if args.env_file.exists() and not args.force:
+        kept = args.env_file.read_text()
+        names = {line.split("=", 1)[0] for line in kept.splitlines() if "=" in line}
+        missing = [name for name in SECRETS if name not in names]
+        if missing:  # a newer stack needs more: add those, keep the rest
+            fresh = generate()
+            added = "".join(f"{name}={fresh[name]}\n" for name in missing)
+            args.env_file.write_text(kept + ("" if kept.endswith("\n") else "\n") + added)
+            print(f"{args.env_file} exists; added the secrets it lacked: {', '.join(missing)}")
+            return 0
         print(f"{args.env_file} exists; keeping it (make secrets FORCE=1 replaces it)")
         return 0
     write_env(args.env_file, generate())

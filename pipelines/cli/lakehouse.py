@@ -1,7 +1,8 @@
-"""Lakehouse commands: ingest, validate, gold."""
+"""Lakehouse commands: ingest, validate, gold, and backfill (all three for many days)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -49,3 +50,24 @@ def gold(model: ModelOption, logical_date: DateOption) -> None:
     _, config, lakehouse = load_context(model)
     published = build_gold(lakehouse, config, logical_date.date())
     typer.echo(f"{'built' if published.written else 'already built'}: {published.uri}")
+
+
+@app.command()
+def backfill(
+    model: ModelOption,
+    start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First logical date.")],
+    days: Annotated[int, typer.Option(min=1, help="Number of logical dates from --start.")] = 1,
+) -> None:
+    """Ingest, validate and build gold for landed days in one process: a history loaded at
+    once, where the ingest DAG takes a run a day. Stops at the first rejected batch."""
+    from pipelines.local.backfill import process_landed_days
+
+    platform, config, lakehouse = load_context(model)
+    dates = [start.date() + timedelta(days=offset) for offset in range(days)]
+
+    def progress(number: int, day: date) -> None:
+        if number % 10 == 0 or number == days:
+            typer.echo(f"  {number}/{days} days: {day} through bronze, silver and gold")
+
+    process_landed_days(platform, config, lakehouse, dates, progress=progress)
+    typer.echo(f"backfilled {config.source.name} {dates[0]} .. {dates[-1]} into gold")

@@ -13,6 +13,12 @@ from pathlib import Path
 from pipelines.config.load import REPO_ROOT as REPO
 
 
+def airflow_folder(name: str) -> Path:
+    """The checkout's ``dags`` or ``plugins``; an image that holds them elsewhere says where
+    (``CONVEYOR_DAGS_DIR``, ``CONVEYOR_PLUGINS_DIR``: the task image's demo)."""
+    return Path(os.environ.get(f"CONVEYOR_{name.upper()}_DIR", REPO / name))
+
+
 def airflow_environment(
     conveyor_home: Path, airflow_home: Path, database_url: str | None = None
 ) -> dict[str, str]:
@@ -22,11 +28,11 @@ def airflow_environment(
         **os.environ,
         "CONVEYOR_HOME": str(conveyor_home),
         "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(airflow_folder("dags")),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(airflow_folder("plugins")),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "CONVEYOR_EXECUTION": "local",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(airflow_folder("plugins")), os.environ.get("PYTHONPATH", "")]),
     }
     if database_url:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database_url

@@ -55,7 +55,7 @@ def test_every_task_resolves_to_its_step_function_in_one_hop(bag):
     the CLI command that calls it."""
     import importlib
 
-    from conveyor.steps import STEP_COMMANDS
+    from conveyor.steps import STEP_COMMANDS, step_command
 
     from pipelines.cli import app
 
@@ -80,7 +80,9 @@ def test_every_task_resolves_to_its_step_function_in_one_hop(bag):
             assert callable(function) and function.__name__ == task.task_id, where
             command = STEP_COMMANDS[task.step]
             assert command in commands, f"{where}: no `conveyor {' '.join(command)}`"
-            assert task.arguments[: len(command)] == list(command), where
+            # A sensor builds its step's task at each poke, from the step and its arguments.
+            arguments = getattr(task, "arguments", None) or step_command(task.step, task.step_arguments)
+            assert arguments[: len(command)] == list(command), where
             used.add(task.step)
     assert used == set(STEP_COMMANDS), f"steps no DAG runs: {set(STEP_COMMANDS) - used}"
 
@@ -96,10 +98,12 @@ def test_training_cannot_pile_up(bag):
     assert bag.dags["freight_volume__train"].max_active_runs == 1
 
 
-def test_training_asks_for_the_gpu_pool(bag):
+def test_training_asks_for_the_gpu_pool_and_the_gpu_workers_queue(bag):
     train = bag.dags["freight_volume__train"]
     assert train.get_task("train_model").pool == "gpu"
+    assert train.get_task("train_model").queue == "gpu"
     assert train.get_task("evaluate_model").pool != "gpu"
+    assert train.get_task("evaluate_model").queue == "default"
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS.glob("*.py")))

@@ -45,9 +45,9 @@ def landed(conveyor_home: Path) -> Path:
 
 def test_every_command_has_help():
     commands = [
-        "", "generate", "ingest", "validate", "gold", "demo", "features apply", "features materialize",
-        "datasets build", "datasets cleanup", "train", "evaluate", "gate", "register", "promote",
-        "rollback", "lineage", "retrain-from-lineage",
+        "", "generate", "ingest", "validate", "gold", "backfill", "demo", "features apply",
+        "features materialize", "datasets build", "datasets cleanup", "train", "evaluate", "gate",
+        "register", "promote", "rollback", "lineage", "retrain-from-lineage",
     ]  # fmt: skip
     for command in commands:
         done = subprocess.run(
@@ -142,3 +142,26 @@ def test_bad_arguments_get_a_clear_error(conveyor_home):
     assert done.returncode == 4 and "has no version with alias 'champion'" in done.stderr
     done = conveyor("promote", "-m", "freight_volume", "--version", "1", "--force", home=conveyor_home)
     assert done.returncode == 2 and "--force needs --requested-by and --reason" in done.stderr
+
+
+def test_backfill_loads_a_history_at_once_and_stops_at_a_rejected_day(landed, conveyor_home, lakehouse):
+    done = conveyor(
+        "backfill", "-m", "freight_volume", "--start", "2024-01-02", "--days", "12", home=conveyor_home
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "10/12 days: 2024-01-11" in done.stdout
+        and "freight 2024-01-02 .. 2024-01-13 into gold" in done.stdout
+    )
+    assert len(lakehouse.logical_dates("gold", "freight")) == 12
+
+    corrupt = ("--corrupt", "renamed_column", "--corrupt-date", "2024-01-16")
+    regenerated = conveyor("generate", "-m", "freight_volume", "--start", "2024-01-01", "--days", "40",
+                           *corrupt, home=conveyor_home)  # fmt: skip
+    assert regenerated.returncode == 0, regenerated.stderr
+    done = conveyor(
+        "backfill", "-m", "freight_volume", "--start", "2024-01-14", "--days", "5", home=conveyor_home
+    )
+    assert done.returncode == 5 and "missing ['volume'], unexpected ['Volume']" in done.stderr, done.stderr
+    days = lakehouse.logical_dates("gold", "freight")
+    assert days[-1].isoformat() == "2024-01-15", "nothing after the rejected day"

@@ -40,6 +40,15 @@ def test_make_secrets_writes_every_secret_once_privately(tmp_path):
     written = env_file.read_text()
     kept = subprocess.run(run, check=True, capture_output=True, text=True)
     assert "keeping it" in kept.stdout and env_file.read_text() == written
+    # An .env from before a secret was added gets that secret, and keeps every other.
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items() if k != "AIRFLOW_BROKER_PASSWORD"))
+    added = subprocess.run(run, check=True, capture_output=True, text=True)
+    assert "added the secrets it lacked: AIRFLOW_BROKER_PASSWORD" in added.stdout
+    topped_up = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+    assert set(topped_up) == set(SECRETS) and all(
+        topped_up[k] == values[k] for k in values if k != "AIRFLOW_BROKER_PASSWORD"
+    )
+    assert len(topped_up["AIRFLOW_BROKER_PASSWORD"]) >= 32
     subprocess.run([*run, "--force"], check=True, capture_output=True)
     assert dict(line.split("=", 1) for line in env_file.read_text().splitlines()[1:]) != values
 

@@ -60,3 +60,18 @@ def test_bad_input_in_a_container_fails_the_task_without_retries(state_volume):
     task = step_task("lakehouse.ingest.ingest_batch", "-m", "nope", "-d", "2024-01-01")
     with pytest.raises(AirflowFailException, match=r"no model called 'nope'.*exit 2: bad input, not retried"):
         task.execute({"run_id": "manual__stack"})
+
+
+def test_a_retry_stops_the_container_its_dead_workers_try_left_running(state_volume, task_image):
+    """A worker that dies mid-task leaves its container running; the retry of that task
+    instance must not run beside it (two trainings in one checkpoint folder)."""
+    from conveyor.operators.docker_step import container_name
+    from conveyor.operators.step import step_task
+
+    task = step_task("monitor.actuals.ingest_actuals", "-m", "freight_volume", "-d", "2024-04-30", "--json")
+    orphan = container_name(task.dag_id, task.task_id, "manual__stack")
+    docker("run", "-d", "--name", orphan, "-v", f"{state_volume}:{STATE}", "--entrypoint", "sleep",
+           task_image, "infinity")  # fmt: skip
+    result = task.execute({"run_id": "manual__stack"})
+    assert result["rows"] > 0, result
+    assert docker("ps", "-aq", "--filter", f"name=^{orphan}$").stdout.split() == []

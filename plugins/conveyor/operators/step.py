@@ -125,6 +125,8 @@ def step_task(step: str, *arguments: str, gpu: bool = False, **kwargs: Any) -> B
     task_id, command = step_name(step), step_command(step, arguments)
     if gpu:
         kwargs.setdefault("pool", "gpu")  # one slot: two trainings never share a GPU
+        # Celery's workers on a GPU host listen on this queue (LocalExecutor ignores it).
+        kwargs.setdefault("queue", os.environ.get("CONVEYOR_GPU_QUEUE", "gpu"))
     if mode == "local":
         task: BaseOperator = ConveyorStepOperator(task_id=task_id, arguments=command, **kwargs)
     else:
@@ -168,12 +170,13 @@ def _docker_task(
 def _pod_task(
     task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
 ) -> BaseOperator:
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from kubernetes.client import models as k8s
+
+    from conveyor.operators.pod_step import ConveyorPodOperator
 
     claim = os.environ.get("CONVEYOR_STATE_CLAIM", "conveyor-state")
     secret = os.environ.get("CONVEYOR_TASK_SECRET", "conveyor-env")
-    return KubernetesPodOperator(
+    return ConveyorPodOperator(
         task_id=task_id,
         name=task_id.replace("_", "-"),
         namespace=os.environ.get("CONVEYOR_NAMESPACE", "conveyor"),

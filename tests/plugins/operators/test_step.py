@@ -36,7 +36,8 @@ def test_docker_mode_runs_the_task_image_with_state_volume_and_a_gpu(monkeypatch
 def test_kubernetes_mode_runs_a_pod_asking_for_a_gpu(monkeypatch):
     monkeypatch.setenv("CONVEYOR_EXECUTION", "kubernetes")
     pod = step_task(TRAIN, *ARGS, gpu=True)
-    assert type(pod).__name__ == "KubernetesPodOperator"
+    assert type(pod).__name__ == "ConveyorPodOperator"
+    assert pod.queue == "gpu" and pod.pool == "gpu"
     assert pod.cmds == ["conveyor"] and pod.arguments == COMMAND
     assert pod.container_resources.limits == {"nvidia.com/gpu": "1"}
     assert pod.volume_mounts[0].mount_path == "/var/lib/conveyor"
