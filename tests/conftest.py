@@ -27,6 +27,13 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 sys.path.insert(0, str(_REPO / "plugins"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The longest tests start first: under xdist, a long test picked up last decides when the
+# whole run ends (the stack's life builds its images and runs for about 13 minutes).
+LONGEST_FIRST = ("tests/stack/test_compose_stack.py", "tests/stack/test_demo_profile.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
 
 
 @pytest.fixture

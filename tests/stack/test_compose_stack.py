@@ -235,6 +235,8 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     ).stdout.strip()
     champion = version_tags("champion")
     assert champion["conveyor.git_commit"] == head and champion["conveyor.trigger_reason"] == "schedule"
+    lineage = json.loads(conveyor(env_file, "lineage", "freight_volume@champion", "--json").splitlines()[-1])
+    assert head in json.dumps(lineage), lineage
 
     # -- A retrain asked through the REST API is gated: the same data cannot beat the champion.
     retrain = finished_run(
