@@ -108,21 +108,22 @@ def test_training_asks_for_the_gpu_pool_and_the_gpu_workers_queue(bag):
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in DAGS.glob("*.py")))
 def test_a_dag_file_parses_fast_and_imports_nothing_heavy(dag_file):
-    # A fresh interpreter: Airflow itself is imported first and not counted.
+    # A fresh interpreter: Airflow itself is imported first and not counted. CPU seconds of
+    # the parse, what the DAG processor pays for it, whatever else the machine is doing.
     script = f"""
 import json, runpy, sys, time
 sys.path.insert(0, {str(DAGS.parent / "plugins")!r})
 import airflow.sdk, airflow.providers.standard.operators.empty
-started = time.perf_counter()
+started = time.process_time()
 runpy.run_path({str(DAGS / dag_file)!r})
-seconds = time.perf_counter() - started
+seconds = time.process_time() - started
 heavy = [m for m in {HEAVY!r} if m in sys.modules]
 print(json.dumps({{"seconds": seconds, "heavy": heavy}}))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == []
-    assert result["seconds"] < 1.0, f"{dag_file} took {result['seconds']:.2f} s to parse"
+    assert result["seconds"] < 1.0, f"{dag_file} took {result['seconds']:.2f} CPU s to parse"
 
 
 def test_data_driven_retraining_adds_the_features_asset_to_the_nightly_schedule():

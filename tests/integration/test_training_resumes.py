@@ -11,6 +11,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+import torch
+
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.features.datasets import build_datasets
 from pipelines.features.store import apply_features, feature_store
@@ -49,7 +51,10 @@ def test_a_killed_training_resumes_where_it_stopped(model_home, tmp_path):
     apply_features(store, config, lakehouse)
     train_ref, test_ref = build_datasets(lakehouse, store, config, AS_OF)
     checkpoints = Path(platform.checkpoints_uri) / "freight_volume"
-    env = {**os.environ, "CONVEYOR_HOME": str(model_home)}
+    # One torch thread everywhere: the sum of a batch's gradients depends on how many threads
+    # share it, and the straight run below is in this process, whose thread count an earlier
+    # test may have changed (the serving app sets one thread).
+    env = {**os.environ, "CONVEYOR_HOME": str(model_home), "OMP_NUM_THREADS": "1"}
 
     first = subprocess.Popen(
         train_command(train_ref.uri, test_ref.uri), env=env, text=True,
@@ -73,10 +78,15 @@ def test_a_killed_training_resumes_where_it_stopped(model_home, tmp_path):
     assert client.get_run(run_id).data.params["resumed_from_epoch"] == str(resumed)
 
     # The same training without interruption, from scratch, gives the same model.
-    uninterrupted = train_model(
-        platform, config, client, lakehouse, train_uri=train_ref.uri, test_uri=test_ref.uri, as_of=AS_OF,
-        trigger_reason="manual", overrides={"epochs": EPOCHS}, checkpoints=tmp_path / "fresh",
-    )  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        uninterrupted = train_model(
+            platform, config, client, lakehouse, train_uri=train_ref.uri, test_uri=test_ref.uri, as_of=AS_OF,
+            trigger_reason="manual", overrides={"epochs": EPOCHS}, checkpoints=tmp_path / "fresh",
+        )  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
     resumed_metrics = evaluate_model(platform, config, client, lakehouse, run_id).evaluation.overall
     straight_metrics = evaluate_model(platform, config, client, lakehouse, uninterrupted).evaluation.overall
     assert resumed_metrics == straight_metrics

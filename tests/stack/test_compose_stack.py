@@ -99,9 +99,9 @@ def stack(task_image, airflow_image, tmp_path_factory):
     with env_file.open("a") as env:
         env.writelines(f"{name}={value}\n" for name, value in FAST_RECOVERY.items())
     remove_stack(env_file)
-    up = compose(env_file, "up", "-d", *WORKERS)
-    assert up.returncode == 0, up.stderr[-4000:]
     try:
+        up = compose(env_file, "up", "-d", *WORKERS)
+        assert up.returncode == 0, up.stderr[-4000:]
         healthy(env_file)
         yield {"env_file": env_file, "secrets": secrets}
     finally:
