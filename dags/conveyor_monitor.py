@@ -26,7 +26,8 @@ def build_monitor_dag(config):
             step="monitor.performance.check_performance", arguments=day, timeout=every
         )
         drift = ChampionCheckSensor(step="monitor.drift.check_drift", arguments=day, timeout=every)
-        step_task("monitor.actuals.ingest_actuals", *day) >> performance
+        actuals = step_task("monitor.actuals.ingest_actuals", *day)
+        actuals >> [performance, step_task("release.live.judge_candidate", *day)]
         retrain_on(config, "performance", performance)
         retrain_on(config, "data shift", drift)
     return dag

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipelines.cli.common import JsonOption, ModelOption, RunOption, app, emit, load_context, tracking_client
+from pipelines.cli.common import (
+    DateOption,
+    JsonOption,
+    ModelOption,
+    RunOption,
+    app,
+    emit,
+    load_context,
+    tracking_client,
+)
 from pipelines.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipelines.release.live import ReleaseDecision
 
 
 @app.command()
@@ -57,7 +69,11 @@ def promote(
         forced_by=requested_by if force else None,
         forced_reason=reason if force else None,
     )
-    typer.echo(f"{config.name}: champion {moved.previous} -> {moved.version}")
+    if moved.alias == "candidate":
+        typer.echo(f"{config.name}: version {moved.version} released as {config.release.strategy} candidate"
+                   f" (champion unchanged; `conveyor release judge` decides from live results)")  # fmt: skip
+    else:
+        typer.echo(f"{config.name}: champion {moved.previous} -> {moved.version}")
 
 
 @app.command()
@@ -89,3 +105,52 @@ def lineage(
     human += [f"  gate: {record['gate'].get('summary', '')}"]
     human += [f"  {k}: {v:.3f}" for k, v in record["metrics"].items()]
     emit(record, as_json, "\n".join(human))
+
+
+release_app = typer.Typer(
+    help="A candidate in release (canary or shadow): judged by live results, or by hand."
+)
+app.add_typer(release_app, name="release")
+
+
+def _print_release(decision: ReleaseDecision, as_json: bool) -> None:
+    human = (
+        f"{decision.model} candidate {decision.candidate_version} ({decision.strategy}) beside champion"
+        f" {decision.champion_version} as of {decision.as_of}: {decision.outcome.upper()}, {decision.reason}"
+        if decision.candidate_version
+        else f"{decision.model}: {decision.reason}"
+    )
+    emit(
+        decision.to_dict(),
+        as_json,
+        human + (f"\nreport: {decision.report_uri}" if decision.report_uri else ""),
+    )
+
+
+@release_app.command("judge")
+def release_judge(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
+    """Promote, roll back or keep waiting on the candidate, from its live results."""
+    from pipelines.release.live import judge_candidate
+
+    platform, config, lakehouse = load_context(model)
+    decision = judge_candidate(platform, config, tracking_client(platform), as_of.date(), lakehouse=lakehouse)
+    _print_release(decision, as_json)
+
+
+@release_app.command("decide")
+def release_decide(
+    model: ModelOption,
+    promote: Annotated[
+        bool, typer.Option("--promote/--abort", help="Promote the candidate now, or abort it.")
+    ],
+    requested_by: Annotated[str, typer.Option(help="Who decides.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    as_json: JsonOption = False,
+) -> None:
+    """An operator's decision on the candidate, recorded with who and why."""
+    from pipelines.release.live import decide_by_hand
+
+    platform, config, _ = load_context(model)
+    decision = decide_by_hand(platform, config, tracking_client(platform), promote=promote,
+                              requested_by=requested_by, reason=reason)  # fmt: skip
+    _print_release(decision, as_json)

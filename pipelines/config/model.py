@@ -132,6 +132,30 @@ class GatesConfig(StrictModel):
     require_approval: bool = False
 
 
+class ReleaseConfig(StrictModel):
+    """How a version that passed its gates meets live traffic: at once (``direct``), on a
+    share of the entities (``canary``) or scored beside the champion without answering
+    (``shadow``); live results then promote it or roll it back (``conveyor release judge``)."""
+
+    strategy: Literal["direct", "canary", "shadow"] = "direct"
+    share: float = Field(
+        default=0.2, gt=0, le=1,
+        description="canary: the share of entities the candidate answers; shadow: the share it scores.",
+    )  # fmt: skip
+    min_samples: int = Field(
+        default=200,
+        ge=1,
+        description="Paired live units (rows, or result lists) with actuals before a decision.",
+    )
+    baking_days: int = Field(default=2, ge=0, description="Target days the candidate must have served first.")
+    max_error_rate: float = Field(
+        default=0.01, ge=0, le=1, description="Guardrail: the candidate's failed calls."
+    )
+    max_p99_ms: float = Field(
+        default=250.0, gt=0, description="Guardrail: the candidate's p99 scoring latency."
+    )
+
+
 class PerformanceTrigger(StrictModel):
     metric: MetricName
     threshold: float = Field(gt=0, description="Live metric worse than this starts a retrain.")
@@ -189,6 +213,7 @@ class ModelConfig(StrictModel):
     ranking: RankingConfig | None = None
     slices: list[str] = Field(default_factory=list)
     gates: GatesConfig
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     triggers: TriggersConfig
 
     @model_validator(mode="after")

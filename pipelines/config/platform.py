@@ -33,6 +33,11 @@ class ServingConfig(StrictModel):
     api_token: str | None = Field(
         default=None, description="Bearer token /predict requires; none on the embedded default."
     )
+    metrics_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per model, its service's /metrics, where a release's guardrails (the candidate's"
+        " error rate and p99) are read; a model without one is released on its live metric alone.",
+    )
 
 
 class PlatformConfig(StrictModel):

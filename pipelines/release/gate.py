@@ -20,17 +20,16 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import fsspec
-import numpy as np
 
 from pipelines.errors import ConveyorError
 from pipelines.features.datasets import feature_columns, read_dataset
+from pipelines.release.compare import Check, compare_models
 from pipelines.release.registry import CHAMPION, alias_version
 from pipelines.training.lineage import TAG, from_tags
-from pipelines.training.metrics import HIGHER_IS_BETTER, PREDICTION, evaluate_predictions, is_better, units
+from pipelines.training.metrics import HIGHER_IS_BETTER, evaluate_predictions, is_better
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    import numpy as np
     import pandas as pd
     from mlflow import MlflowClient
 
@@ -38,13 +37,6 @@ if TYPE_CHECKING:
     from pipelines.config.platform import PlatformConfig
 
 log = logging.getLogger("conveyor.gate")
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    passed: bool
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -65,41 +57,6 @@ class GateDecision:
         return asdict(self)
 
 
-def paired_bootstrap(
-    champion: np.ndarray,
-    challenger: np.ndarray,
-    statistic: Callable[..., Any],
-    *,
-    higher_is_better: bool,
-    samples: int,
-    confidence: float,
-    seed: int,
-) -> tuple[float, float, float]:
-    """How much better the challenger's metric is than the champion's (positive: better),
-    and its confidence interval, resampling the units of both models in pairs so they are
-    always compared on the same rows or result lists."""
-    from scipy.stats import bootstrap
-
-    sign = -1.0 if higher_is_better else 1.0
-
-    def improvement(c: np.ndarray, n: np.ndarray, axis: int = -1) -> np.ndarray:
-        return sign * (statistic(c, axis=axis) - statistic(n, axis=axis))
-
-    result = bootstrap(
-        (champion, challenger),
-        improvement,
-        paired=True,
-        vectorized=True,
-        n_resamples=samples,
-        confidence_level=confidence,
-        method="percentile",
-        rng=np.random.default_rng(seed),
-    )
-    observed = float(improvement(champion, challenger))
-    interval = result.confidence_interval
-    return observed, float(interval.low), float(interval.high)
-
-
 def threshold_check(metric: str, value: float, gates: GatesConfig) -> Check:
     passed = is_better(metric, value, gates.business_threshold)
     relation = ("above" if metric in HIGHER_IS_BETTER else "below") if passed else "not better than"
@@ -113,45 +70,21 @@ def threshold_check(metric: str, value: float, gates: GatesConfig) -> Check:
 def champion_checks(
     scored: pd.DataFrame, champion_prediction: np.ndarray, config: ModelConfig
 ) -> tuple[list[Check], dict[str, float]]:
-    gates, metric = config.gates, config.gates.metric
-    higher = metric in HIGHER_IS_BETTER
-    as_champion = scored.assign(**{PREDICTION: champion_prediction})
-    challenger_units, statistic = units(scored, config, metric)
-    champion_units, _ = units(as_champion, config, metric)
-    gain, low, high = paired_bootstrap(
-        champion_units,
-        challenger_units,
-        statistic,
-        higher_is_better=higher,
-        samples=gates.bootstrap_samples,
-        confidence=gates.confidence,
-        seed=config.model.seed,
+    """The challenger beats the champion on the test set with confidence, and no slice
+    regresses beyond the tolerance."""
+    gates = config.gates
+    comparison = compare_models(
+        scored, champion_prediction, config, metric=gates.metric, confidence=gates.confidence,
+        samples=gates.bootstrap_samples, slice_tolerance=gates.slice_tolerance,
+    )  # fmt: skip
+    beats = Check(
+        "beats_champion",
+        comparison.better,
+        f"{gates.metric} improvement {comparison.improvement:.3f}, {gates.confidence:.0%} CI"
+        f" [{comparison.low:.3f}, {comparison.high:.3f}]"
+        + (" excludes zero" if comparison.better else " does not exclude zero"),
     )
-    checks = [
-        Check(
-            "beats_champion",
-            low > 0,
-            f"{metric} improvement {gain:.3f}, {gates.confidence:.0%} CI [{low:.3f}, {high:.3f}]"
-            + (" excludes zero" if low > 0 else " does not exclude zero"),
-        )
-    ]
-    ours_by_slice = evaluate_predictions(scored, config).slices
-    theirs_by_slice = evaluate_predictions(as_champion, config).slices
-    for column, values in ours_by_slice.items():
-        for value, numbers in values.items():
-            ours, theirs = numbers[metric], theirs_by_slice[column][value][metric]
-            # A slice may be worse than the champion's by slice_tolerance of its value.
-            allowed = theirs * (1 - gates.slice_tolerance if higher else 1 + gates.slice_tolerance)
-            within = ours >= allowed if higher else ours <= allowed
-            checks.append(
-                Check(
-                    f"slice_{column}_{value}",
-                    bool(within) or bool(np.isnan(theirs)),
-                    f"{column}={value}: {metric} {ours:.3f} vs champion {theirs:.3f}"
-                    f" (allowed {'down' if higher else 'up'} to {allowed:.3f})",
-                )
-            )
-    return checks, {"improvement": gain, "improvement_low": low, "improvement_high": high}
+    return [beats, *comparison.slices], comparison.numbers()
 
 
 def decide(

@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from pipelines.errors import ConfigError, GateBlockedError
-from pipelines.release.registry import AliasMove, move_champion
+from pipelines.release.registry import AliasMove, move_candidate, move_champion
 from pipelines.training.lineage import TAG, from_tags
 
 if TYPE_CHECKING:
@@ -27,7 +27,11 @@ def promote_model(
     forced_by: str | None = None,
     forced_reason: str | None = None,
 ) -> AliasMove:
-    """Make ``version`` the champion if its gate said so (or it is forced, with who and why).
+    """Release ``version`` if its gate said so (or it is forced, with who and why): as the
+    champion at once under the ``direct`` release strategy, else as the ``candidate`` that
+    meets a share of live traffic (canary) or scores beside the champion (shadow) until
+    ``conveyor release judge`` decides from live results. A first deploy has no champion
+    to compare with live, so it is always direct.
 
     Compare-and-set: fails with PromotionConflictError if the champion is no longer the
     version the gate compared against. Raises GateBlockedError for a blocked version.
@@ -52,4 +56,8 @@ def promote_model(
             forced_reason,
         )
     expected = fields.get("gate.champion_version") or None
-    return move_champion(client, platform, config.name, version, expected_champion=expected)
+    release = config.release
+    if release.strategy == "direct" or expected is None:
+        return move_champion(client, platform, config.name, version, expected_champion=expected)
+    return move_candidate(client, platform, config.name, version, expected_champion=expected,
+                          strategy=release.strategy, share=release.share)  # fmt: skip

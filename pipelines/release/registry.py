@@ -1,5 +1,9 @@
-"""The MLflow model registry: versions, the ``challenger`` and ``champion`` aliases,
-compare-and-set promotion, rollback, and the lineage every version carries."""
+"""The MLflow model registry: versions, the ``challenger``, ``candidate`` and ``champion``
+aliases, compare-and-set promotion, rollback, and the lineage every version carries.
+
+``challenger``: the latest registered version. ``candidate``: a version that passed its
+gates and now meets live traffic (canary or shadow) before the live results decide.
+``champion``: the version serving."""
 
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ if TYPE_CHECKING:
     from pipelines.config.platform import PlatformConfig
 
 log = logging.getLogger("conveyor.registry")
-CHAMPION, CHALLENGER = "champion", "challenger"
+CHAMPION, CHALLENGER, CANDIDATE = "champion", "challenger", "candidate"
+ALIASES = (CHAMPION, CANDIDATE, CHALLENGER)
 CHAMPION_HISTORY = "champion-history.jsonl"
 LOCK_TIMEOUT_SECONDS = 60
 
@@ -133,9 +138,11 @@ def move_champion(
     version: str,
     *,
     expected_champion: str | None,
+    action: str = "promote",
 ) -> AliasMove:
     """Move ``champion`` to ``version``, only if it still points at ``expected_champion``
-    (the version the gate compared against; None for a first deploy).
+    (the version the gate compared against; None for a first deploy). ``action`` is what
+    the champion history records (``promote``, ``canary passed``, ...).
 
     Raises PromotionConflictError, changing nothing, when the champion moved meanwhile.
     """
@@ -152,13 +159,79 @@ def move_champion(
             )
         client.set_registered_model_alias(model, CHAMPION, version)
         client.set_model_version_tag(model, version, "conveyor.promoted_from", str(current))
-        if alias_version(client, model, CHALLENGER) == version:
-            client.delete_registered_model_alias(model, CHALLENGER)  # no longer a challenger
+        for alias in (CHALLENGER, CANDIDATE):  # no longer a challenger, nor a candidate
+            if alias_version(client, model, alias) == version:
+                client.delete_registered_model_alias(model, alias)
         move = AliasMove(model, CHAMPION, version, current)
-        record_champion_move(platform, move, "promote")
+        record_champion_move(platform, move, action)
         record_versions(client, platform, model)
     log.info("%s: champion %s -> %s", model, current, version)
     return move
+
+
+def move_candidate(
+    client: MlflowClient,
+    platform: PlatformConfig,
+    model: str,
+    version: str,
+    *,
+    expected_champion: str | None,
+    strategy: str,
+    share: float = 0.2,
+) -> AliasMove:
+    """Point ``candidate`` at ``version`` (released as ``strategy``, canary or shadow, on
+    ``share`` of the entities: recorded on the version, which serving reads), only
+    if the champion is still the version its gate compared against. A candidate already in
+    release is replaced; its version records that it was superseded."""
+    from pipelines.training.lineage import TAG
+
+    with alias_lock(platform, model):
+        current = alias_version(client, model, CHAMPION)
+        if current != expected_champion:
+            raise PromotionConflictError(
+                f"{model}: champion is version {current}, but version {version} was evaluated"
+                f" against {expected_champion or 'no champion'}; nothing changed. Evaluate"
+                " again against the current champion."
+            )
+        previous = alias_version(client, model, CANDIDATE)
+        if previous == version:
+            return AliasMove(model, CANDIDATE, version, previous)
+        if previous is not None:
+            client.set_model_version_tag(model, previous, f"{TAG}release.decision", "superseded")
+            client.set_model_version_tag(
+                model, previous, f"{TAG}release.reason", f"version {version} replaced it"
+            )
+        release = {
+            "strategy": strategy,
+            "share": str(share),
+            "champion_version": str(current),
+            "decision": "pending",
+        }
+        for key, value in release.items():
+            client.set_model_version_tag(model, version, f"{TAG}release.{key}", value)
+        client.set_registered_model_alias(model, CANDIDATE, version)
+        record_versions(client, platform, model)
+    log.info("%s: version %s is the %s candidate (champion %s stays)", model, version, strategy, current)
+    return AliasMove(model, CANDIDATE, version, previous)
+
+
+def end_candidate(
+    client: MlflowClient, platform: PlatformConfig, model: str, version: str, *, decision: str, reason: str
+) -> AliasMove | None:
+    """Roll the candidate ``version`` back (``decision`` ``rolled back`` or ``aborted``):
+    the alias removed, so serving sends its traffic back to the champion; the version
+    records why. None, changing nothing, when ``version`` is no longer the candidate."""
+    from pipelines.training.lineage import TAG
+
+    with alias_lock(platform, model):
+        if alias_version(client, model, CANDIDATE) != version:
+            return None
+        client.delete_registered_model_alias(model, CANDIDATE)
+        client.set_model_version_tag(model, version, f"{TAG}release.decision", decision)
+        client.set_model_version_tag(model, version, f"{TAG}release.reason", reason[:4000])
+        record_versions(client, platform, model)
+    log.info("%s: candidate %s %s: %s", model, version, decision, reason)
+    return AliasMove(model, CANDIDATE, version, None)
 
 
 def versions_file(home: Path, model: str) -> Path:
@@ -177,7 +250,8 @@ def record_versions(client: MlflowClient, platform: PlatformConfig, model: str) 
     path = versions_file(Path(platform.home), model)
     path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_suffix(".tmp")  # renamed into place: a reader never sees half a file
-    staged.write_text(json.dumps({"versions": versions, "champion": alias_version(client, model, CHAMPION)}))
+    aliases = {alias: alias_version(client, model, alias) for alias in (CHAMPION, CANDIDATE)}
+    staged.write_text(json.dumps({"versions": versions, **aliases}))
     staged.replace(path)
 
 
@@ -202,7 +276,7 @@ def read_lineage(client: MlflowClient, reference: str) -> dict[str, Any]:
     found = client.get_model_version(name, version)
     fields = from_tags(dict(found.tags))
     run = client.get_run(str(found.run_id))
-    aliases = [alias for alias in (CHAMPION, CHALLENGER) if alias_version(client, name, alias) == version]
+    aliases = [alias for alias in ALIASES if alias_version(client, name, alias) == version]
     return {
         "model": name,
         "version": version,
@@ -211,6 +285,7 @@ def read_lineage(client: MlflowClient, reference: str) -> dict[str, Any]:
         "source": found.source,
         "lineage": {key: fields.get(key, "") for key in LINEAGE_FIELDS},
         "gate": {k.removeprefix("gate."): v for k, v in fields.items() if k.startswith("gate.")},
+        "release": {k.removeprefix("release."): v for k, v in fields.items() if k.startswith("release.")},
         "metrics": {k: v for k, v in run.data.metrics.items() if not k.startswith("slice.")},
         "slice_metrics": {k: v for k, v in run.data.metrics.items() if k.startswith("slice.")},
         "params": dict(run.data.params),

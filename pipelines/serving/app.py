@@ -1,8 +1,8 @@
-"""The serving service: ``POST /predict`` scores instances with the registry's champion,
-reading each instance's features from the online store unless it carries them inline,
-and logs every prediction. A ranking model also answers ``POST /rank`` (a query and its
-documents, see ``rank.py``). ``/health`` (alive), ``/ready`` (a model is loaded),
-``/metrics`` (Prometheus)."""
+"""The serving service: ``POST /predict`` scores instances with the registry's champion
+(and a candidate in release: see ``release.py``), reading each instance's features from
+the online store unless it carries them inline, and logs every prediction. A ranking
+model also answers ``POST /rank`` (a query and its documents, see ``rank.py``).
+``/health`` (alive), ``/ready`` (a model is loaded), ``/metrics`` (Prometheus)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from pipelines.serving.log import BufferedLog, PredictionLog, now
 from pipelines.serving.metrics import Guard, ServiceMetrics
 from pipelines.serving.online import read_online
 from pipelines.serving.rank import add_rank_route
+from pipelines.serving.release import ReleaseRouter
 from pipelines.serving.schema import Prediction, PredictResponse, request_model
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
     from pipelines.config.model import ModelConfig
     from pipelines.config.platform import PlatformConfig
-    from pipelines.serving.champion import ChampionFollower, LoadedModel
+    from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
 
 log = logging.getLogger("conveyor.serving")
@@ -61,6 +62,7 @@ def create_app(
         follower.start()
         yield
         follower.stop()
+        router.close()  # its last off-path scores go to the log before it closes
         buffered.close()
 
     app = FastAPI(title=f"Conveyor serving: {config.name}", description=config.description, lifespan=lifespan)
@@ -86,18 +88,28 @@ def create_app(
 
     @app.get("/ready")
     def ready() -> JSONResponse:
-        loaded = follower.current
-        if loaded is None:
+        lineup = follower.lineup
+        if lineup.champion is None:
             reason = follower.last_error or "loading the champion"
             return JSONResponse(status_code=503, content={"ready": False, "detail": reason})
-        return JSONResponse({"ready": True, "model": loaded.name, "version": loaded.version})
+        ready = {"ready": True, "model": lineup.champion.name, "version": lineup.champion.version}
+        if lineup.candidate is not None:
+            ready["candidate"] = {"version": lineup.candidate.version, "strategy": lineup.strategy,
+                                  "share": lineup.share}  # fmt: skip
+        if follower.candidate_error:
+            ready["candidate_error"] = follower.candidate_error
+        return JSONResponse(ready)
 
     @app.get("/metrics")
     def prometheus() -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        if follower.current is not None:
-            metrics.model_version.labels(config.name).set(float(follower.current.version))
+        lineup = follower.lineup
+        if lineup.champion is not None:
+            metrics.model_version.labels(config.name).set(float(lineup.champion.version))
+        metrics.candidate_version.labels(config.name).set(
+            float(lineup.candidate.version) if lineup.candidate else 0
+        )
         metrics.log_pending.set(app.state.log.pending)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -156,48 +168,52 @@ def create_app(
     async def predict(body: Any) -> Response:
         # Scoring a few rows takes well under a millisecond: done on the event loop, as a
         # thread hop would cost more than it saves.
-        loaded: LoadedModel | None = follower.current  # read once: one version answers
-        if loaded is None:
+        lineup = follower.lineup  # read once: these versions answer the whole request
+        if lineup.champion is None:
             raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
         instances = body.instances
         rows, sources = await features_of(instances)
-        scores = loaded.predict(rows)
         entities = [entity_key(getattr(instance, key) for key in keys) for instance in instances]
         days = [getattr(instance, day) for instance in instances]
-        request_id = record_predictions(loaded, entities, days, rows, scores)
+        request_id = uuid.uuid4().hex
+        scores, versions = router.answer(lineup, request_id, entities, entities, days, rows)
         predictions = [
-            Prediction(entity_id=entity, date=target_day, prediction=float(score), features_from=source)
-            for entity, target_day, score, source in zip(entities, days, scores, sources, strict=True)
-        ]
+            Prediction(entity_id=entity, date=target_day, prediction=float(score), features_from=source,
+                       version=version)
+            for entity, target_day, score, source, version in zip(entities, days, scores, sources, versions,
+                                                                  strict=True)
+        ]  # fmt: skip
         answer = PredictResponse(
-            model=config.name, version=loaded.version, request_id=request_id, predictions=predictions
+            model=config.name, version=lineup.champion.version, request_id=request_id, predictions=predictions
         )
         return Response(answer.model_dump_json(), media_type="application/json")
 
     def record_predictions(
-        loaded: LoadedModel, entities: list[str], days: list[date], rows: list[dict[str, Any]], scores: Any
-    ) -> str:
-        """Log one row per prediction (written by the log's thread); returns the request id."""
-        request_id, logged_at = uuid.uuid4().hex, now()
+        loaded: Any, alias: str, variant: str, request_id: str,
+        entities: list[str], days: list[date], rows: list[dict[str, Any]], scores: Any,
+    ) -> None:  # fmt: skip
+        """Log one row per score (written by the log's thread)."""
+        logged_at = now()
         records = []
         for entity, target_day, row, score in zip(entities, days, rows, scores, strict=True):
             records.append({
                 "request_id": request_id, "logged_at": logged_at, "model": config.name,
-                "model_version": loaded.version, "entity_id": entity, "target_date": target_day,
-                "features": _json_safe(row), "prediction": float(score),
+                "model_version": loaded.version, "alias": alias, "variant": variant, "entity_id": entity,
+                "target_date": target_day, "features": _json_safe(row), "prediction": float(score),
             })  # fmt: skip
-            metrics.predictions.observe(float(score))
+            if variant == "served":
+                metrics.predictions.observe(float(score))
         app.state.log.submit(records)
-        metrics.rows.inc(len(records))
-        return request_id
+        if variant == "served":
+            metrics.rows.inc(len(records))
+
+    router = ReleaseRouter(metrics, record_predictions)
 
     # The body's model is built from the config at run time, so FastAPI is told its type here.
     predict.__annotations__["body"] = PredictRequest
     app.post("/predict", response_model=PredictResponse, dependencies=[Depends(authorize)])(predict)
     if config.ranking is not None:
-        add_rank_route(
-            app, config, follower, online, record_predictions, Depends(authorize), serving.max_batch_rows
-        )
+        add_rank_route(app, config, follower, online, router, Depends(authorize), serving.max_batch_rows)
     return Guard(app, metrics, serving.max_body_bytes)
 
 

@@ -1,9 +1,10 @@
-"""Following the registry's ``champion`` alias: load the version it points at, watch it,
-and swap to a new one without a failed request.
+"""Following the registry's ``champion`` and ``candidate`` aliases: load the versions they
+point at, watch them, and swap to new ones without a failed request.
 
-The new version is loaded in a background thread while the old one keeps answering; the
-swap is one reference assignment, and a request reads that reference once, so every
-request is answered entirely by one version (the one its response names).
+New versions are loaded in a background thread while the old ones keep answering; the
+swap is one reference assignment (a :class:`Lineup`), and a request reads that reference
+once, so every answer comes from the versions its response names. A candidate that
+fails to load is left out (the champion answers everything) and the reason is kept.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipelines.release.registry import CHAMPION, alias_version
+from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,8 +49,20 @@ def load_version(name: str, version: str) -> LoadedModel:
     )
 
 
+@dataclass(frozen=True)
+class Lineup:
+    """What answers now: the champion, and a candidate in release with its strategy
+    (``canary`` or ``shadow``, on ``share`` of the entities), or none (``direct``)."""
+
+    champion: LoadedModel | None = None
+    candidate: LoadedModel | None = None
+    strategy: str = "direct"
+    share: float = 0.0
+
+
 class ChampionFollower:
-    """Holds the loaded champion of ``name`` and follows the alias every ``poll_seconds``."""
+    """Holds the loaded champion and candidate of ``name`` (a :class:`Lineup`) and follows
+    both aliases every ``poll_seconds``."""
 
     def __init__(
         self,
@@ -62,8 +75,10 @@ class ChampionFollower:
         self.name = name
         self.poll_seconds = poll_seconds
         self.loader = loader
-        self.current: LoadedModel | None = None
+        self.lineup = Lineup()
         self.last_error: str | None = None
+        self.candidate_error: str | None = None
+        self._refused_candidate: str | None = None  # a version that failed to load: not retried
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="champion-follower", daemon=True)
 
@@ -75,21 +90,52 @@ class ChampionFollower:
         if self._thread.is_alive():
             self._thread.join()
 
+    @property
+    def current(self) -> LoadedModel | None:
+        """The champion serving now."""
+        return self.lineup.champion
+
     def refresh(self) -> bool:
-        """Load the version the alias points at if it is not the one serving; True if swapped."""
+        """Load the versions the aliases point at where they are not the ones serving;
+        True if the lineup changed."""
         version = alias_version(self.client, self.name, CHAMPION)
         if version is None:
             self.last_error = f"{self.name} has no champion in the registry yet"
             return False
-        if self.current is not None and self.current.version == version:
-            return False
-        log.info("%s: loading champion version %s", self.name, version)
-        loaded = self.loader(self.name, version)
-        previous, self.current = self.current, loaded
+        before = self.lineup
+        champion = before.champion
+        if champion is None or champion.version != version:
+            log.info("%s: loading champion version %s", self.name, version)
+            champion = self.loader(self.name, version)
+            log.info("%s: now serving version %s (was %s)", self.name, version,
+                     before.champion.version if before.champion else "none")  # fmt: skip
         self.last_error = None
-        log.info("%s: now serving version %s (was %s)", self.name, version,
-                 previous.version if previous else "none")  # fmt: skip
-        return True
+        self.lineup = self._with_candidate(champion, before)
+        return self.lineup != before
+
+    def _with_candidate(self, champion: LoadedModel, before: Lineup) -> Lineup:
+        version = alias_version(self.client, self.name, CANDIDATE)
+        if version is None or version == champion.version:
+            self.candidate_error = None
+            return Lineup(champion)
+        if before.candidate is not None and before.candidate.version == version:
+            return Lineup(champion, before.candidate, before.strategy, before.share)
+        if version == self._refused_candidate:
+            return Lineup(champion)
+        release = self.client.get_model_version(self.name, version).tags
+        strategy = release.get("conveyor.release.strategy", "canary")
+        share = float(release.get("conveyor.release.share", "0.2"))
+        try:
+            candidate = self.loader(self.name, version)
+        except Exception as error:  # a broken candidate never touches the champion's answers
+            self._refused_candidate = version
+            self.candidate_error = f"candidate version {version} failed to load: {error}"
+            log.error("%s: %s; the champion answers everything", self.name, self.candidate_error)
+            return Lineup(champion)
+        self.candidate_error = None
+        log.info("%s: candidate version %s in %s release on %.0f%% (champion %s)",
+                 self.name, version, strategy, share * 100, champion.version)  # fmt: skip
+        return Lineup(champion, candidate, strategy, share)
 
     def _run(self) -> None:
         while True:

@@ -48,6 +48,10 @@ predictions = Table(
     Column("logged_at", DateTime(timezone=True), nullable=False),
     Column("model", String(128), nullable=False),
     Column("model_version", String(32), nullable=False),
+    # Which alias's version scored the row, and whether its score was the answer (served)
+    # or was scored beside it for a release decision (shadow).
+    Column("alias", String(16), nullable=False, server_default="champion"),
+    Column("variant", String(16), nullable=False, server_default="served"),
     Column("entity_id", String(256), nullable=False),
     Column("target_date", Date, nullable=False),
     Column("features", JSON, nullable=False),
@@ -81,7 +85,24 @@ def log_engine(url: str) -> Engine:
             connection.execute("PRAGMA busy_timeout=30000")
 
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A log written before the release columns existed gets them, with their defaults
+    (every earlier row was the champion's answer)."""
+    from sqlalchemy import inspect, text
+
+    present = {column["name"] for column in inspect(engine).get_columns("predictions")}
+    with engine.begin() as connection:
+        for column in predictions.columns:
+            if column.name not in present and column.server_default is not None:
+                default = column.server_default.arg  # type: ignore[attr-defined]
+                connection.execute(text(
+                    f"ALTER TABLE predictions ADD COLUMN {column.name} VARCHAR({column.type.length})"  # type: ignore[attr-defined]
+                    f" NOT NULL DEFAULT '{default}'"
+                ))  # fmt: skip
 
 
 class PredictionLog:
@@ -95,10 +116,24 @@ class PredictionLog:
             with self.engine.begin() as connection:
                 connection.execute(predictions.insert(), rows)
 
-    def count(self, model: str) -> int:
+    def count(self, model: str, *, answers_only: bool = True) -> int:
+        """How many rows were answered (or, ``answers_only=False``, scored at all)."""
+        query = select(func.count()).select_from(predictions).where(predictions.c.model == model)
+        if answers_only:
+            query = query.where(predictions.c.variant == "served")
         with self.engine.connect() as connection:
-            query = select(func.count()).select_from(predictions).where(predictions.c.model == model)
             return int(connection.execute(query).scalar_one())
+
+    def served_days(self, model: str, version: str) -> list[date]:
+        """The target days ``version`` of ``model`` scored rows for, in order."""
+        query = (
+            select(predictions.c.target_date)
+            .where((predictions.c.model == model) & (predictions.c.model_version == version))
+            .distinct()
+            .order_by(predictions.c.target_date)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars().all())
 
     def upsert_actuals(self, model: str, rows: pd.DataFrame, reported_on: date) -> int:
         """Insert or correct actuals (``entity_id``, ``target_date``, ``actual``); a later
@@ -124,15 +159,29 @@ class PredictionLog:
         return len(records)
 
     def served(
-        self, model: str, first: date, last: date, *, max_rows: int | None = None, seed: int = 0
+        self,
+        model: str,
+        first: date,
+        last: date,
+        *,
+        max_rows: int | None = None,
+        seed: int = 0,
+        versions: list[str] | None = None,
+        answers_only: bool = True,
     ) -> pd.DataFrame:
         """Predictions for target days in [first, last], features as columns, with the
-        actual where one has arrived. More than ``max_rows`` are sampled with ``seed``:
-        only the ids of the whole window are read, then the sampled rows."""
+        actual where one has arrived: the answers the service gave, or with
+        ``answers_only=False`` also the scores of a release's shadow rows; of ``versions``
+        only, when given. More than ``max_rows`` are sampled with ``seed``: only the ids of
+        the whole window are read, then the sampled rows."""
         import numpy as np
         import pandas as pd
 
         window = (predictions.c.model == model) & predictions.c.target_date.between(first, last)
+        if answers_only:
+            window &= predictions.c.variant == "served"
+        if versions is not None:
+            window &= predictions.c.model_version.in_(versions)
         with self.engine.connect() as connection:
             ids = np.asarray(connection.execute(select(predictions.c.id).where(window)).scalars().all())
             if max_rows is not None and len(ids) > max_rows:

@@ -33,6 +33,23 @@ class ServiceMetrics:
             "conveyor_model_version", "Registry version of the model serving now.", ["model"],
             registry=self.registry,
         )  # fmt: skip
+        self.candidate_version = Gauge(
+            "conveyor_candidate_version", "Registry version of the candidate in release (0: none).",
+            ["model"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.model_calls = Counter(
+            "conveyor_model_calls", "Scoring calls by alias and outcome (ok, failed).", ["alias", "outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.model_seconds = Histogram(
+            "conveyor_model_seconds", "Time a version takes to score a request's rows, by alias.", ["alias"],
+            buckets=_LATENCY_BUCKETS, registry=self.registry,
+        )  # fmt: skip
+        self.off_path_dropped = Counter(
+            "conveyor_off_path_dropped_rows", "Rows not scored off the response path: its queue was full.",
+            registry=self.registry,
+        )  # fmt: skip
         self.log_pending = Gauge(
             "conveyor_prediction_log_pending", "Predictions waiting to be written.", registry=self.registry
         )

@@ -10,6 +10,7 @@ logged like a ``/predict`` row, so live performance and text drift see ranked tr
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -21,14 +22,13 @@ from pipelines.lakehouse.gold.keys import entity_key
 from pipelines.serving.online import read_online
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from fastapi import FastAPI
     from fastapi.params import Depends
 
     from pipelines.config.model import ModelConfig
     from pipelines.serving.champion import ChampionFollower
     from pipelines.serving.online import OnlineFeatures
+    from pipelines.serving.release import ReleaseRouter
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -42,7 +42,7 @@ class RankedDocument(BaseModel):
 
 class RankResponse(BaseModel):
     model: str
-    version: str
+    version: str  # the version that ranked the list: a canary's candidate takes whole lists
     request_id: str
     query_id: str
     date: date
@@ -79,7 +79,7 @@ def add_rank_route(
     config: ModelConfig,
     follower: ChampionFollower,
     online: OnlineFeatures | None,
-    record_predictions: Callable[..., str],
+    router: ReleaseRouter,
     authorized: Depends,
     max_rows: int,
 ) -> None:
@@ -91,8 +91,8 @@ def add_rank_route(
     day = config.timestamp_column
 
     async def rank(body: Any) -> Response:
-        loaded = follower.current  # read once: one version answers
-        if loaded is None:
+        lineup = follower.lineup  # read once: these versions answer the whole request
+        if lineup.champion is None:
             raise HTTPException(503, follower.last_error or "no model loaded yet; retry shortly")
         target_day, query_id = getattr(body, day), getattr(body, query_key)
         keys_of = [{query_key: query_id, item_key: getattr(d, item_key)} for d in body.documents]
@@ -107,8 +107,10 @@ def add_rank_route(
                 row | {query_text: getattr(body, query_text), document_text: getattr(document, document_text)}
             )
             sources.append("online" if known else "cold_start")
-        scores = loaded.predict(rows)
-        request_id = record_predictions(loaded, entities, [target_day] * len(rows), rows, scores)
+        # A canary takes whole result lists: every document of a query meets one version.
+        request_id = uuid.uuid4().hex
+        scores, versions = router.answer(lineup, request_id, [query_id] * len(rows), entities,
+                                         [target_day] * len(rows), rows)  # fmt: skip
         order = sorted(range(len(rows)), key=lambda i: -float(scores[i]))
         ranking = [
             RankedDocument(
@@ -118,7 +120,7 @@ def add_rank_route(
             for position, i in enumerate(order)
         ]  # fmt: skip
         answer = RankResponse(
-            model=config.name, version=loaded.version, request_id=request_id, query_id=query_id,
+            model=config.name, version=versions[0], request_id=request_id, query_id=query_id,
             date=target_day, ranking=ranking,
         )  # fmt: skip
         return Response(answer.model_dump_json(), media_type="application/json")

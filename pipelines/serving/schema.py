@@ -40,10 +40,13 @@ class Prediction(BaseModel):
     date: date
     prediction: float
     features_from: str
+    version: str = Field(
+        description="The version that answered this row (a canary's candidate, or the champion)."
+    )
 
 
 class PredictResponse(BaseModel):
     model: str
-    version: str
+    version: str = Field(description="The champion's version.")
     request_id: str
     predictions: list[Prediction]

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from pipelines.release.gate import decide, paired_bootstrap
+from pipelines.release.gate import decide
 
 
 def scored(actual: np.ndarray, prediction: np.ndarray, regions: list[str] | None = None) -> pd.DataFrame:
@@ -63,23 +62,3 @@ def test_disabled_gates_check_nothing(freight_config):
     decision = decide(with_mode(freight_config, "disabled"), scored(ACTUAL, ACTUAL + 40),
                       champion_version=None, champion_prediction=None)  # fmt: skip
     assert decision.promote and decision.checks == []
-
-
-def test_paired_bootstrap_is_seeded_and_brackets_the_observed_gain():
-    champion, challenger = ACTUAL + RNG.normal(0, 9, 400), ACTUAL + RNG.normal(0, 6, 400)
-    champion_units, challenger_units = (champion - ACTUAL) ** 2, (challenger - ACTUAL) ** 2
-
-    def rmse(values, axis=-1):
-        return np.sqrt(np.mean(values, axis=axis))
-
-    def bootstrap(seed):
-        return paired_bootstrap(champion_units, challenger_units, rmse, higher_is_better=False,
-                                samples=500, confidence=0.9, seed=seed)  # fmt: skip
-
-    first = bootstrap(1)
-    assert first == bootstrap(1)
-    gain, low, high = first
-    assert low < gain < high
-    assert gain == pytest.approx(
-        np.sqrt(np.mean((champion - ACTUAL) ** 2)) - np.sqrt(np.mean((challenger - ACTUAL) ** 2))
-    )
