@@ -69,6 +69,14 @@ class LockTimeoutError(ConveyorError):
     exit_code = 9
 
 
+class ArtifactChangedError(ConveyorError):
+    """A registered version's files differ from those its registration recorded: they were
+    changed since it was judged, and are not loaded (a pickle runs code when loaded)."""
+
+    exit_code = 10
+    retryable = False
+
+
 def conveyor_errors() -> list[type[ConveyorError]]:
     """Every error class, the base first, in the order of their exit codes."""
     found, pending = [], [ConveyorError]

@@ -24,6 +24,7 @@ import fsspec
 from pipelines.errors import ConveyorError
 from pipelines.features.datasets import feature_columns, read_dataset
 from pipelines.release.compare import Check, compare_models
+from pipelines.release.digest import DIGEST_TAG, load_verified
 from pipelines.release.registry import CHAMPION, alias_version
 from pipelines.training.lineage import TAG, from_tags
 from pipelines.training.metrics import HIGHER_IS_BETTER, evaluate_predictions, is_better
@@ -138,7 +139,6 @@ def gate_model(
     with the champion, if there is one. Writes the decision to a JSON report, to the run's
     artifacts and to its tags.
     """
-    import mlflow
 
     fields = from_tags(dict(client.get_run(run_id).data.tags))
     if "predictions_dataset_uri" not in fields:
@@ -149,7 +149,8 @@ def gate_model(
     champion = alias_version(client, config.name, CHAMPION)
     champion_prediction = None
     if champion is not None:
-        model = mlflow.pyfunc.load_model(f"models:/{config.name}@{CHAMPION}")
+        recorded = client.get_model_version(config.name, champion).tags.get(DIGEST_TAG)
+        model: Any = load_verified(config.name, champion, recorded)
         champion_prediction = model.predict(scored[feature_columns(config)]).astype("float64")
     decision = decide(config, scored, champion_version=champion, champion_prediction=champion_prediction)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipelines.errors import ConveyorError, RegistryUnavailableError
+from pipelines.release.digest import DIGEST_TAG, model_digest
 from pipelines.release.registry import register_version
 from pipelines.training.lineage import TAG
 
@@ -25,7 +26,10 @@ def register_model(platform: PlatformConfig, config: ModelConfig, client: Mlflow
         tags = {k: v for k, v in run.data.tags.items() if k.startswith(TAG)}
         if f"{TAG}gate.promote" not in tags:
             raise ConveyorError(f"run {run_id} has not been through its gates; run `conveyor gate` first")
-        return register_version(client, platform, config.name, tags[f"{TAG}model_uri"], run_id, tags)
+        model_uri = tags[f"{TAG}model_uri"]
+        # What was judged, fixed: serving and the gates load this version only if its files still match.
+        tags[DIGEST_TAG] = model_digest(model_uri)
+        return register_version(client, platform, config.name, model_uri, run_id, tags)
     except RestException:
         raise  # the registry answered, with an error of its own: not an outage
     except (MlflowException, OSError) as error:  # refused, timed out, or failing after retries

@@ -98,6 +98,8 @@ def create_app(
                                   "share": lineup.share}  # fmt: skip
         if follower.candidate_error:
             ready["candidate_error"] = follower.candidate_error
+        if follower.last_error:  # serving what it has, but the alias points elsewhere
+            ready["refused"] = follower.last_error
         return JSONResponse(ready)
 
     @app.get("/metrics")
@@ -208,6 +210,7 @@ def create_app(
             metrics.rows.inc(len(records))
 
     router = ReleaseRouter(metrics, record_predictions)
+    follower.on_refused = lambda alias, version, _: metrics.refused_versions.labels(alias, version).inc()
 
     # The body's model is built from the config at run time, so FastAPI is told its type here.
     predict.__annotations__["body"] = PredictRequest

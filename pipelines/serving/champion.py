@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pipelines.errors import ArtifactChangedError
+from pipelines.release.digest import DIGEST_TAG, load_verified
 from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version
 
 if TYPE_CHECKING:
@@ -33,11 +35,13 @@ class LoadedModel:
 
 
 def load_version(name: str, version: str) -> LoadedModel:
-    """Load a registered version from the registry, never from anywhere else."""
+    """Load a registered version from the registry, never from anywhere else, once its
+    files match the digest its registration recorded (ArtifactChangedError otherwise)."""
     import mlflow
     import pandas as pd
 
-    model = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    recorded = mlflow.MlflowClient().get_model_version(name, version).tags.get(DIGEST_TAG)
+    model: Any = load_verified(name, version, recorded)
     # Requests are validated against the model's features before they get here, so call
     # the Python model directly rather than through pyfunc's per-call schema enforcement,
     # and without a DataFrame where the model type scores records.
@@ -79,6 +83,9 @@ class ChampionFollower:
         self.last_error: str | None = None
         self.candidate_error: str | None = None
         self._refused_candidate: str | None = None  # a version that failed to load: not retried
+        self._refused_champion: str | None = None  # a champion whose files changed: not retried
+        # Called with (alias, version, reason) when a version's files changed since registration.
+        self.on_refused: Callable[[str, str, str], None] = lambda alias, version, reason: None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="champion-follower", daemon=True)
 
@@ -104,9 +111,19 @@ class ChampionFollower:
             return False
         before = self.lineup
         champion = before.champion
+        if version == self._refused_champion:
+            return False
         if champion is None or champion.version != version:
             log.info("%s: loading champion version %s", self.name, version)
-            champion = self.loader(self.name, version)
+            try:
+                champion = self.loader(self.name, version)
+            except ArtifactChangedError as refused:
+                self._refused_champion = version
+                kept = before.champion.version if before.champion else "none"
+                self.last_error = f"champion version {version} refused: {refused}; still serving {kept}"
+                log.error("%s: %s", self.name, self.last_error)
+                self.on_refused(CHAMPION, version, str(refused))
+                return False
             log.info("%s: now serving version %s (was %s)", self.name, version,
                      before.champion.version if before.champion else "none")  # fmt: skip
         self.last_error = None
@@ -131,6 +148,8 @@ class ChampionFollower:
             self._refused_candidate = version
             self.candidate_error = f"candidate version {version} failed to load: {error}"
             log.error("%s: %s; the champion answers everything", self.name, self.candidate_error)
+            if isinstance(error, ArtifactChangedError):
+                self.on_refused(CANDIDATE, version, str(error))
             return Lineup(champion)
         self.candidate_error = None
         log.info("%s: candidate version %s in %s release on %.0f%% (champion %s)",

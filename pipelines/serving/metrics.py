@@ -46,6 +46,10 @@ class ServiceMetrics:
             "conveyor_model_seconds", "Time a version takes to score a request's rows, by alias.", ["alias"],
             buckets=_LATENCY_BUCKETS, registry=self.registry,
         )  # fmt: skip
+        self.refused_versions = Counter(
+            "conveyor_refused_versions", "Versions not loaded: their files changed since registration.",
+            ["alias", "version"], registry=self.registry,
+        )  # fmt: skip
         self.off_path_dropped = Counter(
             "conveyor_off_path_dropped_rows", "Rows not scored off the response path: its queue was full.",
             registry=self.registry,
