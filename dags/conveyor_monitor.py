@@ -27,7 +27,7 @@ def build_monitor_dag(config):
         )
         drift = ChampionCheckSensor(step="monitor.drift.check_drift", arguments=day, timeout=every)
         actuals = step_task("monitor.actuals.ingest_actuals", *day)
-        actuals >> [performance, step_task("release.live.judge_candidate", *day)]
+        actuals >> [performance, step_task("monitor.release.judge_candidate", *day)]
         retrain_on(config, "performance", performance)
         retrain_on(config, "data shift", drift)
     return dag

@@ -19,7 +19,7 @@ from pipelines.cli.common import (
 from pipelines.errors import ConfigError
 
 if TYPE_CHECKING:
-    from pipelines.release.live import ReleaseDecision
+    from pipelines.monitor.release import ReleaseDecision
 
 
 @app.command()
@@ -130,7 +130,7 @@ def _print_release(decision: ReleaseDecision, as_json: bool) -> None:
 @release_app.command("judge")
 def release_judge(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
     """Promote, roll back or keep waiting on the candidate, from its live results."""
-    from pipelines.release.live import judge_candidate
+    from pipelines.monitor.release import judge_candidate
 
     platform, config, lakehouse = load_context(model)
     decision = judge_candidate(platform, config, tracking_client(platform), as_of.date(), lakehouse=lakehouse)
@@ -148,7 +148,7 @@ def release_decide(
     as_json: JsonOption = False,
 ) -> None:
     """An operator's decision on the candidate, recorded with who and why."""
-    from pipelines.release.live import decide_by_hand
+    from pipelines.monitor.release import decide_by_hand
 
     platform, config, _ = load_context(model)
     decision = decide_by_hand(platform, config, tracking_client(platform), promote=promote,

@@ -8,7 +8,10 @@
   with the champion's own test set and test predictions, found through its lineage; text
   features with Evidently's text drift (``text_drift``).
 
-Both write a JSON summary (and drift its HTML report) to ``reports/<model>/`` and log them
+- Release (``release``): a candidate in release (canary or shadow) against the champion
+  on the same live entity-days, and its guardrails; promoted, rolled back, or waited on.
+
+The first two write a JSON summary (and drift its HTML report) to ``reports/<model>/`` and log them
 on the champion's MLflow run (``checks``). The monitor DAG's sensors read exactly these
 results.
 

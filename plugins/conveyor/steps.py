@@ -21,7 +21,7 @@ STEP_COMMANDS: dict[str, tuple[str, ...]] = {
     "release.register.register_model": ("register",),
     "release.promote.promote_model": ("promote",),
     "release.rollback.rollback_champion": ("rollback",),
-    "release.live.judge_candidate": ("release", "judge"),
+    "monitor.release.judge_candidate": ("release", "judge"),
     "monitor.actuals.ingest_actuals": ("actuals", "ingest"),
     "monitor.performance.check_performance": ("monitor", "performance"),
     "monitor.drift.check_drift": ("monitor", "drift"),

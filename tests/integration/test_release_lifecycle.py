@@ -13,7 +13,7 @@ from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.cycle import run_training_cycle
 from pipelines.monitor.actuals import ingest_actuals
-from pipelines.release.live import judge_candidate
+from pipelines.monitor.release import judge_candidate
 from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version, read_lineage
 from pipelines.samples.traffic import gold_instances, send
 from pipelines.serving.app import service

@@ -77,6 +77,6 @@ def test_the_codes_not_retried_are_those_of_bad_input_in_the_errors_list():
 
     for error in conveyor_errors():
         assert (error.exit_code in NON_RETRYABLE_EXIT_CODES) == (not error.retryable), error.__name__
-    assert {2, 3, 4, 5, 7} == NON_RETRYABLE_EXIT_CODES, (
-        "config, conflict, missing input, rejected, gate-blocked"
+    assert {2, 3, 4, 5, 7, 10} == NON_RETRYABLE_EXIT_CODES, (
+        "config, conflict, missing input, rejected, gate-blocked, model files changed"
     )

@@ -6,8 +6,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from pipelines.config.model import ReleaseConfig
-from pipelines.release.compare import Check, Comparison
-from pipelines.release.live import (
+from pipelines.monitor.release import (
     PROMOTE,
     ROLL_BACK,
     WAIT,
@@ -16,6 +15,7 @@ from pipelines.release.live import (
     guardrails_from_metrics,
     histogram_quantile,
 )
+from pipelines.release.compare import Check, Comparison
 from pipelines.serving.metrics import ServiceMetrics
 
 RELEASE = ReleaseConfig(strategy="canary", share=0.2, min_samples=100, baking_days=2,
