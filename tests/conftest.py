@@ -32,8 +32,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LONGEST_FIRST = ("tests/stack/test_compose_stack.py", "tests/stack/test_demo_profile.py")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+    if os.environ.get("CONVEYOR_EXTENDED_TESTS") != "1":
+        skip = pytest.mark.skip(reason="extended: run by `make test-extended` (CONVEYOR_EXTENDED_TESTS=1)")
+        for item in items:
+            if item.get_closest_marker("extended"):
+                item.add_marker(skip)
 
 
 @pytest.fixture

@@ -38,9 +38,12 @@ def gate(model: ModelOption, run_id: RunOption, as_json: JsonOption = False) -> 
 def register(model: ModelOption, run_id: RunOption, as_json: JsonOption = False) -> None:
     """Register the run's model as a new version with its lineage; alias it challenger."""
     from pipelines.release.register import register_model as register_step
+    from pipelines.ui.card import refresh_cards
 
     platform, config, _ = load_context(model)
-    version = register_step(platform, config, tracking_client(platform), run_id)
+    client = tracking_client(platform)
+    version = register_step(platform, config, client, run_id)
+    refresh_cards(platform, config, client, version)
     emit({"version": version}, as_json, f"registered {config.name} version {version} (challenger)")
 
 
@@ -57,18 +60,21 @@ def promote(
     """Make a version champion if its gate passed (compare-and-set against the champion it
     was evaluated against)."""
     from pipelines.release.promote import promote_model
+    from pipelines.ui.card import refresh_cards
 
     platform, config, _ = load_context(model)
     if force and not (requested_by and reason):
         raise ConfigError("--force needs --requested-by and --reason: a forced promotion is recorded")
+    client = tracking_client(platform)
     moved = promote_model(
         platform,
         config,
-        tracking_client(platform),
+        client,
         version,
         forced_by=requested_by if force else None,
         forced_reason=reason if force else None,
     )
+    refresh_cards(platform, config, client, moved.version, moved.previous)
     if moved.alias == "candidate":
         typer.echo(f"{config.name}: version {moved.version} released as {config.release.strategy} candidate"
                    f" (champion unchanged; `conveyor release judge` decides from live results)")  # fmt: skip
@@ -82,9 +88,12 @@ def rollback(
 ) -> None:
     """Point champion at an earlier version; serving follows."""
     from pipelines.release.rollback import rollback_champion as rollback_step
+    from pipelines.ui.card import refresh_cards
 
     platform, config, _ = load_context(model)
-    moved = rollback_step(tracking_client(platform), platform, config.name, version)
+    client = tracking_client(platform)
+    moved = rollback_step(client, platform, config.name, version)
+    refresh_cards(platform, config, client, moved.version, moved.previous)
     typer.echo(f"{config.name}: champion {moved.previous} -> {moved.version} (rollback)")
 
 
@@ -131,9 +140,13 @@ def _print_release(decision: ReleaseDecision, as_json: bool) -> None:
 def release_judge(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
     """Promote, roll back or keep waiting on the candidate, from its live results."""
     from pipelines.monitor.release import judge_candidate
+    from pipelines.ui.card import refresh_cards
 
     platform, config, lakehouse = load_context(model)
-    decision = judge_candidate(platform, config, tracking_client(platform), as_of.date(), lakehouse=lakehouse)
+    client = tracking_client(platform)
+    decision = judge_candidate(platform, config, client, as_of.date(), lakehouse=lakehouse)
+    if decision.outcome in ("promote", "roll back"):
+        refresh_cards(platform, config, client, decision.candidate_version, decision.champion_version)
     _print_release(decision, as_json)
 
 
@@ -149,8 +162,12 @@ def release_decide(
 ) -> None:
     """An operator's decision on the candidate, recorded with who and why."""
     from pipelines.monitor.release import decide_by_hand
+    from pipelines.ui.card import refresh_cards
 
     platform, config, _ = load_context(model)
-    decision = decide_by_hand(platform, config, tracking_client(platform), promote=promote,
-                              requested_by=requested_by, reason=reason)  # fmt: skip
+    client = tracking_client(platform)
+    decision = decide_by_hand(
+        platform, config, client, promote=promote, requested_by=requested_by, reason=reason
+    )
+    refresh_cards(platform, config, client, decision.candidate_version, decision.champion_version)
     _print_release(decision, as_json)

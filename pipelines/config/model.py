@@ -197,6 +197,14 @@ class TriggersConfig(StrictModel):
         return value
 
 
+class CardConfig(StrictModel):
+    """What only the model's owners can write for its model card (Mitchell et al. 2019)."""
+
+    intended_use: str = Field(description="Who uses the predictions, for what decision.")
+    limitations: str = Field(description="Where the model is known to be wrong or untested.")
+    out_of_scope: str = Field(default="", description="Uses it must not be put to.")
+
+
 class ModelConfig(StrictModel):
     """Everything that defines one model; a new model is a new file, not new code."""
 
@@ -215,6 +223,7 @@ class ModelConfig(StrictModel):
     gates: GatesConfig
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     triggers: TriggersConfig
+    card: CardConfig | None = None
 
     @model_validator(mode="after")
     def _columns_exist(self) -> ModelConfig:

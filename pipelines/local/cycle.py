@@ -19,6 +19,7 @@ from pipelines.release.registry import AliasMove, resolve_reference
 from pipelines.training.evaluate import evaluate_model
 from pipelines.training.lineage import from_tags
 from pipelines.training.train import CONFIG_ARTIFACT, train_model
+from pipelines.ui.card import refresh_cards
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -71,6 +72,7 @@ def run_training_cycle(
     decision = gate_model(platform, config, client, run_id)
     version = register_model(platform, config, client, run_id)
     moved = promote_model(platform, config, client, version) if decision.promote else None
+    refresh_cards(platform, config, client, version, moved.previous if moved else None)
     return CycleResult(run_id, version, decision, evaluated.evaluation.overall, moved)
 
 

@@ -251,6 +251,9 @@ def _carry_out(
                                      f"{decision.strategy} passed: {decision.reason}"[:4000])  # fmt: skip
     elif decision.outcome == ROLL_BACK:
         end_candidate(client, platform, config.name, version, decision=rolled, reason=decision.reason)
+    else:  # still pending: the version shows the decision so far (the Models view reads it)
+        client.set_model_version_tag(config.name, version, f"{TAG}release.reason",
+                                     f"as of {decision.as_of}: {decision.reason}"[:4000])  # fmt: skip
     report = json.dumps(decision.to_dict(), indent=2, default=str)
     assert decision.report_uri is not None
     with fsspec.open(decision.report_uri, "w", auto_mkdir=True) as out:

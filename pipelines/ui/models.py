@@ -1,4 +1,4 @@
-"""One model's page of the Models view: its champion and challenger, every version, the
+"""One model's page of the Models view: its champion, candidate in release and challenger, every version, the
 monitor's latest results and their history, and the champion's changes."""
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def model_view(platform: PlatformConfig, config: ModelConfig, client: MlflowClie
         },
         "live_metric": config.triggers.performance.metric,
         "champion": by_alias.get("champion"),
+        "candidate": by_alias.get("candidate"),
         "challenger": by_alias.get("challenger"),
         "versions": versions,
         "monitoring": {

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import fsspec
 
 from pipelines.config.model import MetricName
-from pipelines.release.registry import CHALLENGER, CHAMPION, CHAMPION_HISTORY, alias_version
+from pipelines.release.registry import ALIASES, CHAMPION_HISTORY, alias_version
 from pipelines.training.lineage import from_tags
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def version_summaries(client: MlflowClient, model: str) -> list[dict[str, Any]]:
     """Every registered version of ``model``, oldest first; [] when it has none. A registry
     that does not answer raises: an outage must not read as "no versions"."""
     found = client.search_model_versions(f"name='{model}'")
-    aliases = {alias: alias_version(client, model, alias) for alias in (CHAMPION, CHALLENGER)}
+    aliases = {alias: alias_version(client, model, alias) for alias in ALIASES}
     summaries = [_summary(client, version, aliases) for version in found]
     return sorted(summaries, key=lambda summary: int(summary["version"]))
 
@@ -48,6 +48,9 @@ def _summary(client: MlflowClient, version: Any, aliases: dict[str, str | None])
         "as_of": fields.get("as_of", ""),
         "forced_by": fields.get("forced_by", ""),
         "forced_reason": fields.get("forced_reason", ""),
+        # A canary or shadow release: its strategy, share, the champion beside it, the decision.
+        "release": {k.removeprefix("release."): v for k, v in fields.items() if k.startswith("release.")},
+        "has_card": bool(fields.get("card")),
     }
 
 

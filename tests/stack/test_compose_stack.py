@@ -285,7 +285,7 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
 
     # -- Faults during one retrain, each recovered with nothing lost. ------------------------
     drill = trigger(
-        api, TRAIN, "2024-05-01T00:00:00Z", {"reason": "fault drill", "overrides": {"epochs": 200}}
+        api, TRAIN, "2024-05-01T00:00:00Z", {"reason": "fault drill", "overrides": {"epochs": 60}}
     )
     killed_worker = kill_the_worker_running(api, drill, "apply_features", env_file)
     killed_at_epoch = kill_training_container_after(4, env_file)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import yaml
 
 from tests.stack.conftest import REPO
 
 
+# The same story as tests/integration/test_demo.py, in the image: ~5 minutes of CPU that
+# `make test`'s budget leaves to `make test-extended`.
+@pytest.mark.extended
 def test_the_demo_profile_tells_the_demos_story_in_the_task_image(task_image, tmp_path):
     # The demo service exactly as docker-compose.yml declares it, in a file of its own: the
     # stack test's project may be up beside this one, and the full file's named network and

@@ -148,4 +148,21 @@ def create_app() -> FastAPI:
         with fs.open(path, "r") as report:
             return str(report.read())
 
+    @app.get("/models/{model}/cards/{version}", response_class=HTMLResponse)
+    def model_card(model: str, version: str, readable: Readable) -> str:
+        """A version's model card (HTML), from the reports folder."""
+        import fsspec
+
+        from pipelines.config.load import load_platform_config
+
+        if not version.isdigit():
+            raise HTTPException(status_code=404, detail=f"{version!r} is not a version number")
+        name = _one(model, readable)
+        uri = f"{load_platform_config().reports_uri}/{name}/cards/{name}-v{version}.html"
+        fs, path = fsspec.core.url_to_fs(uri)
+        if not fs.exists(path):
+            raise HTTPException(status_code=404, detail=f"no model card for {model} version {version}")
+        with fs.open(path, "r") as card:
+            return str(card.read())
+
     return app

@@ -50,6 +50,11 @@ class Links:
             f"{self.app_root}/models/{quote(model, safe='')}/reports/{quote(name, safe='')}" if name else ""
         )
 
+    def card(self, model: str, version: dict[str, Any] | None) -> str:
+        if not version or not version.get("has_card"):
+            return ""
+        return f"{self.app_root}/models/{quote(model, safe='')}/cards/{quote(version['version'], safe='')}"
+
     def for_model(self, view: dict[str, Any]) -> dict[str, Any]:
         dags = view["dags"]
         drift = view["monitoring"]["drift"]["latest"]

@@ -89,3 +89,21 @@ def test_monitoring_history_by_day_with_the_latest_and_its_report(platform, frei
     assert performance["latest"]["report"] == "", "performance writes no HTML report"
     assert [p["report"] for p in drift["history"]] == ["", "drift-2024-05-12.html"]
     assert drift["latest"]["drifted_columns"] == ["region"] and drift["latest"]["breached"]
+
+
+def test_a_candidate_in_release_shows_its_strategy_and_the_decision_so_far(platform, freight_config, client):
+    from pipelines.release.registry import end_candidate, move_candidate
+
+    first = add_version(client, platform, rmse=13.5, promote=True)
+    move_champion(client, platform, MODEL, first, expected_champion=None)
+    second = add_version(client, platform, rmse=12.0, promote=True)
+    move_candidate(client, platform, MODEL, second, expected_champion=first, strategy="canary", share=0.2)
+
+    view = model_view(platform, freight_config, client)
+    assert (view["champion"]["version"], view["candidate"]["version"]) == (first, second)
+    assert view["candidate"]["release"] == {"strategy": "canary", "share": "0.2", "champion_version": first,
+                                            "decision": "pending"}  # fmt: skip
+    end_candidate(client, platform, MODEL, second, decision="rolled back", reason="worse than the champion")
+    view = model_view(platform, freight_config, client)
+    assert view["candidate"] is None
+    assert view["versions"][1]["release"]["decision"] == "rolled back"
