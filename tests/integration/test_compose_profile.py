@@ -2,7 +2,8 @@
 backend, Feast's SQL registry and the prediction log each in a database of their own,
 Feast's online store in a Redis server of the test's own (so it can be restarted), under
 a project of its own. A champion is trained, served from Redis features through a Redis
-restart, and measured live."""
+restart, and measured live. (The DAGs on Airflow's metadata in PostgreSQL run in the
+compose stack's test, tests/stack/.)"""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from pipelines.config.load import load_model_config, load_platform_config
-from pipelines.features.store import feature_store
 from pipelines.lakehouse.storage import Lakehouse
-from pipelines.local.airflow import airflow_environment, run_dag
 from pipelines.local.cycle import run_training_cycle
 from pipelines.monitor.actuals import ingest_actuals
 from pipelines.monitor.performance import check_performance
@@ -26,7 +25,7 @@ from pipelines.samples.traffic import gold_instances
 from pipelines.serving.app import service
 from pipelines.serving.log import PredictionLog
 from pipelines.training.tracking import mlflow_client
-from tests.integration.conftest import MACHINE_REDIS, TOKEN, serve_traffic
+from tests.integration.conftest import TOKEN
 from tests.support import free_port
 
 AS_OF = date(2024, 4, 30)
@@ -75,15 +74,6 @@ def private_redis(tmp_path):
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def compose_profile(stack_env, monkeypatch):
-    """On the machine's Redis; the test's own Feast project keeps its keys apart."""
-    monkeypatch.setenv("CONVEYOR_REDIS", MACHINE_REDIS)
-    platform = load_platform_config()
-    yield platform
-    feature_store(platform).teardown()  # the project's keys out of Redis
 
 
 def test_train_serve_from_redis_through_a_restart_and_measure_live_on_postgres(
@@ -144,35 +134,3 @@ def test_train_serve_from_redis_through_a_restart_and_measure_live_on_postgres(
     assert ingest_actuals(prediction_log, lakehouse, config, last_gold).rows > 0
     live = check_performance(platform, config, client, date(2024, 4, 26))
     assert live.rows > 0 and live.value is not None and not live.breached, live.to_dict()
-
-
-def test_the_train_and_monitor_dags_run_with_airflows_metadata_in_postgres(
-    compose_profile, new_database, tmp_path
-):
-    import sqlalchemy
-
-    airflow_db = new_database()
-    env = airflow_environment(compose_profile.home, tmp_path / "airflow", database_url=airflow_db)
-    outcome = run_dag(env, "freight_volume__train", AS_OF.isoformat(), {"reason": "manual"})
-    assert outcome["state"].endswith("success") and outcome["tasks"]["promote_model"] == "success", outcome
-
-    client = mlflow_client(compose_profile)
-    assert alias_version(client, "freight_volume", CHAMPION) == "1"
-
-    # The champion serves a fortnight of requests; the monitor DAG loads the actuals from
-    # silver into PostgreSQL and judges what was served: a healthy champion, no retrain.
-    serve_traffic(date(2024, 4, 24), date(2024, 5, 6))
-    monitor = run_dag(env, "freight_volume__monitor", AS_OF.isoformat())
-    assert monitor["state"].endswith("success") and monitor["tasks"]["ingest_actuals"] == "success", monitor
-    assert monitor["tasks"]["check_performance"] == monitor["tasks"]["check_drift"] == "skipped", monitor
-    # Actuals come 1-3 days late: the days before the last ones have theirs.
-    joined = PredictionLog(compose_profile.serving.prediction_log_url).served(
-        "freight_volume", date(2024, 4, 24), date(2024, 4, 26)
-    )
-    assert len(joined) > 0 and joined["actual"].notna().all(), "served rows with their actuals, in PostgreSQL"
-    with sqlalchemy.create_engine(airflow_db).connect() as connection:
-        runs = connection.execute(sqlalchemy.text("SELECT dag_id, state FROM dag_run")).fetchall()
-    assert sorted(tuple(r) for r in runs) == [
-        ("freight_volume__monitor", "success"),
-        ("freight_volume__train", "success"),
-    ]
