@@ -35,7 +35,7 @@ from pipelines.release.compare import Comparison, compare_models
 from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version, end_candidate, move_champion
 from pipelines.serving.log import PredictionLog
 from pipelines.training.lineage import TAG, from_tags
-from pipelines.training.metrics import PREDICTION
+from pipelines.training.metrics import PREDICTION, units
 
 if TYPE_CHECKING:
     from datetime import date
@@ -79,9 +79,15 @@ class ReleaseDecision:
 
 
 def decide_release(
-    release: ReleaseConfig, comparison: Comparison | None, served_days: int, guardrails: Guardrails
+    release: ReleaseConfig,
+    comparison: Comparison | None,
+    served_days: int,
+    guardrails: Guardrails,
+    *,
+    paired_units: int = 0,
 ) -> tuple[str, str]:
-    """The outcome and why, from the paired comparison (None: too few pairs to compare)."""
+    """The outcome and why, from the paired comparison (None: too few pairs, ``paired_units``
+    of them, to compare yet)."""
     broken = []
     if guardrails.error_rate is not None and guardrails.error_rate > release.max_error_rate:
         broken.append(f"error rate {guardrails.error_rate:.2%} above {release.max_error_rate:.2%}")
@@ -89,7 +95,7 @@ def decide_release(
         broken.append(f"p99 {guardrails.p99_ms:.1f} ms above {release.max_p99_ms:.1f} ms")
     if broken:
         return ROLL_BACK, "guardrail broken: " + "; ".join(broken)
-    units = comparison.units if comparison else 0
+    units = comparison.units if comparison else paired_units
     if comparison is None or units < release.min_samples:
         return WAIT, f"{units} paired live units with actuals so far; {release.min_samples} needed"
     interval = (
@@ -205,7 +211,7 @@ def judge_candidate(
 
     prediction_log = prediction_log or PredictionLog(platform.serving.prediction_log_url)
     days = prediction_log.served_days(config.name, candidate)
-    comparison = None
+    comparison, paired = None, 0
     if days:
         served = prediction_log.served(
             config.name, days[0], as_of, versions=[champion, candidate], answers_only=False
@@ -216,17 +222,19 @@ def judge_candidate(
             if missing and not scored.empty:
                 lakehouse = lakehouse or Lakehouse(platform.lakehouse_uri)
                 scored = join_slices(scored, slices_from_silver(lakehouse, config, missing, days[0], as_of))
-            if len(scored) >= 2:
-                gates = config.gates
+            gates = config.gates
+            paired = len(units(scored, config, gates.metric)[0]) if len(scored) else 0
+            # Too few pairs: no interval yet (a bootstrap needs two units, a decision min_samples).
+            if paired >= max(2, config.release.min_samples):
                 comparison = compare_models(
                     scored, champion_prediction, config, metric=gates.metric, confidence=gates.confidence,
                     samples=gates.bootstrap_samples, slice_tolerance=gates.slice_tolerance,
                 )  # fmt: skip
     served_days = len([day for day in days if day <= as_of])
     guardrails = read_guardrails(platform, config, metrics_text)
-    outcome, reason = decide_release(config.release, comparison, served_days, guardrails)
+    outcome, reason = decide_release(config.release, comparison, served_days, guardrails, paired_units=paired)
     decision = ReleaseDecision(
-        **base, outcome=outcome, reason=reason, units=comparison.units if comparison else 0,
+        **base, outcome=outcome, reason=reason, units=paired,
         served_days=served_days, comparison=asdict(comparison) if comparison else {},
         guardrails=asdict(guardrails),
     )  # fmt: skip
