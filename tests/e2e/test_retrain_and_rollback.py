@@ -116,6 +116,15 @@ def test_retrain_and_roll_back_through_the_models_view_and_the_forms(
     assert champion_shown(view, MODEL) == "Champion: version 2"
     screenshot(page, artifacts / "models-view.png")
 
+    # The new champion's model card, linked from the view (served from the reports folder).
+    card = view.locator(f"section#{MODEL}").get_by_role("link", name="version 2's card").first
+    page.goto(f"{airflow.url}{card.get_attribute('href')}")
+    page.get_by_role("heading", name=f"Model card: {MODEL} version 2").wait_for()
+    assert page.get_by_role("heading", name="Intended use").is_visible()
+    assert page.locator("svg").count() == 1, "the per-slice chart"
+    screenshot(page, artifacts / "model-card.png")
+    view = open_models_view(page, airflow.url)
+
     # The rollback form offers the registered versions, the new champion marked, once the
     # DAG processor has re-read them after the promotion (not just after the registration).
     offered = {"1": "1", "2": "2 (champion)"}
