@@ -43,8 +43,9 @@ def register(model: ModelOption, run_id: RunOption, as_json: JsonOption = False)
     platform, config, _ = load_context(model)
     client = tracking_client(platform)
     version = register_step(platform, config, client, run_id)
-    refresh_cards(platform, config, client, version)
-    emit({"version": version}, as_json, f"registered {config.name} version {version} (challenger)")
+    card = refresh_cards(platform, config, client, version).get(version, "")
+    human = f"registered {config.name} version {version} (challenger); model card: {card or 'not written'}"
+    emit({"version": version, "card": card}, as_json, human)
 
 
 @app.command()

@@ -300,15 +300,18 @@ def write_model_card(
 
 def refresh_cards(
     platform: PlatformConfig, config: ModelConfig, client: MlflowClient, *versions: str | None
-) -> None:
-    """Rewrite the cards of ``versions`` after their aliases or results changed. A card that
-    cannot be written is logged, never raised: the move it describes has happened."""
+) -> dict[str, str]:
+    """Rewrite the cards of ``versions`` after their aliases or results changed; each
+    written card's URI by version. A card that cannot be written is logged, never raised:
+    the move it describes has happened."""
     import logging
 
+    written = {}
     for version in dict.fromkeys(v for v in versions if v):
         try:
-            write_model_card(platform, config, client, version)
+            written[version] = write_model_card(platform, config, client, version)
         except Exception:
             logging.getLogger("conveyor.card").exception(
                 "%s: the card of version %s was not written", config.name, version
             )
+    return written

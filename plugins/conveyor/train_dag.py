@@ -83,7 +83,10 @@ def promote_after(branch: Any, promote: BaseOperator, config: ModelConfig) -> No
         approve_promotion = ApprovalOperator(
             task_id="approve_promotion",
             subject=f"Promote {config.name}?",
-            body="Gate report: " + pulled("gate_model", "['summary']"),
+            body="Gate report: "
+            + pulled("gate_model", "['summary']")
+            + "\n\nModel card: "
+            + pulled("register_model", "['card']"),
             execution_timeout=None,
         )
         branch >> approve_promotion >> promote

@@ -163,6 +163,7 @@ def test_human_approval_sits_between_the_gate_and_the_promotion_when_asked():
     assert approval.upstream_task_ids == {"choose_promotion"}
     assert approval.downstream_task_ids == {"promote_model"}
     assert "gate_model" in approval.body, "the operator reads the gate report before approving"
+    assert "register_model')['card']" in approval.body, "and the model card"
     assert "approve_promotion" not in bag_without_approval().task_ids
 
 
