@@ -135,13 +135,14 @@ class ChampionFollower:
         if version is None or version == champion.version:
             self.candidate_error = None
             return Lineup(champion)
-        if before.candidate is not None and before.candidate.version == version:
-            return Lineup(champion, before.candidate, before.strategy, before.share)
         if version == self._refused_candidate:
             return Lineup(champion)
+        # Read each time: the same version may be released again with another strategy or share.
         release = self.client.get_model_version(self.name, version).tags
         strategy = release.get("conveyor.release.strategy", "canary")
         share = float(release.get("conveyor.release.share", "0.2"))
+        if before.candidate is not None and before.candidate.version == version:
+            return Lineup(champion, before.candidate, strategy, share)
         try:
             candidate = self.loader(self.name, version)
         except Exception as error:  # a broken candidate never touches the champion's answers

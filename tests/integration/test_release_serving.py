@@ -103,6 +103,10 @@ def test_canary_shadow_and_a_broken_candidate_under_traffic_fail_no_request(
     move_champion(client, platform, MODEL, "1", expected_champion=None)
     follower = ChampionFollower(client, MODEL, poll_seconds=0.2, loader=stand_in)
     with TestClient(create_app(platform, freight_config, follower, online=None)) as http:
+        deadline = time.monotonic() + 30
+        while http.get("/ready").status_code != 200:  # traffic starts once the champion is in
+            assert time.monotonic() < deadline, http.get("/ready").text
+            time.sleep(0.1)
         traffic = Traffic(http)
         traffic.start()
         rounds(traffic, 1)
