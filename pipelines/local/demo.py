@@ -28,6 +28,7 @@ from pipelines.release.registry import read_lineage
 from pipelines.samples.corruption import batch_columns, corrupt_batch
 from pipelines.samples.generate import generate_batches
 from pipelines.training.tracking import mlflow_client
+from pipelines.ui.card import CARD_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -229,3 +230,5 @@ def _print_model_summary(
         print(f"    {key:28} {value}")
     print(f"\n  MLflow: {platform.mlflow_tracking_uri} (experiment {config.name}, run {record['run_id']})")
     print(f"  see it all again: conveyor lineage {reference}")
+    card = client.get_model_version(config.name, record["version"]).tags.get(CARD_TAG)
+    print(f"  model card: {card or 'not written'} (and .html beside it)")

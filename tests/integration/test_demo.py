@@ -41,6 +41,10 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     assert f"version 2 (trigger: data shift): gate {retrained['gate']['summary']}" in printed
     champion = read_lineage(client, "freight_volume@champion")
     assert f"Model: freight_volume version {champion['version']} is champion" in printed
+    card = (
+        conveyor_home / "reports" / "freight_volume" / "cards" / f"freight_volume-v{champion['version']}.md"
+    )
+    assert f"model card: {card} (and .html beside it)" in printed and card.is_file()
     drift_report = conveyor_home / "reports" / "freight_volume" / "drift-2024-05-12.html"
     assert str(drift_report) in printed and drift_report.is_file()
 
