@@ -414,15 +414,20 @@ def figures(results: dict[str, dict[str, Any]]) -> list[Figure]:
     return shown
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The phases' sizes (``one_round`` reads them) and the rounds, alternating the order."""
     parser.add_argument("--requests", type=int, default=1000, help="sequential single-instance requests")
     parser.add_argument("--warm-up", type=int, default=100, help="single-instance requests before measuring")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads in the concurrent phase")
     parser.add_argument("--concurrent-requests", type=int, default=2000, help="requests they share")
     parser.add_argument("--batch-size", type=int, default=100, help="instances per batch request")
     parser.add_argument("--batches", type=int, default=100, help="sequential batch requests")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per server, alternating the order")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds, alternating the order")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_load_arguments(parser)
     parser.add_argument(
         "--home",
         type=Path,

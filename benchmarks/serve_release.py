@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from measure import Figure, Run, Span, alternating, print_ratios, ratio
-from serve import MODEL, Side, load_instances, one_round, prepare, side_result
+from serve import MODEL, Side, add_load_arguments, load_instances, one_round, prepare, side_result
 
 SETUPS = ("direct", "canary", "shadow")
 SHARES = {"canary": 0.2, "shadow": 1.0}
@@ -100,13 +100,7 @@ def figures(results: dict[str, Any], setup: str) -> list[Figure]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000, help="sequential single-instance requests")
-    parser.add_argument("--warm-up", type=int, default=100, help="single-instance requests before measuring")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads in the concurrent phase")
-    parser.add_argument("--concurrent-requests", type=int, default=2000, help="requests they share")
-    parser.add_argument("--batch-size", type=int, default=100, help="instances per batch request")
-    parser.add_argument("--batches", type=int, default=100, help="sequential batch requests")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds per setup, alternating the order")
+    add_load_arguments(parser)
     parser.add_argument("--home", type=Path, help="reuse this CONVEYOR_HOME's champion")
     args = parser.parse_args()
 

@@ -54,6 +54,19 @@ def join_slices(scored: pd.DataFrame, slices: pd.DataFrame) -> pd.DataFrame:
     return scored.merge(slices, on=[ENTITY_ID, "target_date"], how="left", validate="many_to_one")
 
 
+def with_silver_slices(
+    scored: pd.DataFrame, platform: PlatformConfig, config: ModelConfig, lakehouse: Lakehouse | None,
+    first: date, last: date,
+) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
+    """``scored`` with the slice columns the prediction log lacks (those the model does not
+    read as features), from silver; and which they were."""
+    missing = [c for c in config.slices if c not in scored.columns]
+    if not missing or scored.empty:
+        return scored, []
+    lakehouse = lakehouse or Lakehouse(platform.lakehouse_uri)
+    return join_slices(scored, slices_from_silver(lakehouse, config, missing, first, last)), missing
+
+
 def check_performance(
     platform: PlatformConfig,
     config: ModelConfig,
@@ -78,11 +91,9 @@ def check_performance(
         details["served_rows_by_version"] = served["model_version"].value_counts().to_dict()
         # Only the champion's own answers measure the champion.
         scored = live_rows(served, config, version)
-        missing = [c for c in config.slices if c not in scored.columns]
-        if missing and not scored.empty:
-            lakehouse = lakehouse or Lakehouse(platform.lakehouse_uri)
-            scored = join_slices(scored, slices_from_silver(lakehouse, config, missing, first, as_of))
-            details["slices_from_silver"] = missing
+        scored, from_silver = with_silver_slices(scored, platform, config, lakehouse, first, as_of)
+        if from_silver:
+            details["slices_from_silver"] = from_silver
         rows = len(scored)
         if rows:
             evaluation = evaluate_predictions(scored, config)

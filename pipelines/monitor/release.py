@@ -29,8 +29,7 @@ import fsspec
 
 from pipelines.features.store import ENTITY_ID
 from pipelines.lakehouse.storage import Lakehouse
-from pipelines.monitor.actuals import slices_from_silver
-from pipelines.monitor.performance import join_slices, live_rows
+from pipelines.monitor.performance import live_rows, with_silver_slices
 from pipelines.release.compare import Comparison, compare_models
 from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version, end_candidate, move_champion
 from pipelines.serving.log import PredictionLog
@@ -218,10 +217,7 @@ def judge_candidate(
         )
         if not served.empty:
             scored, champion_prediction = paired_live_rows(served, config, candidate, champion)
-            missing = [c for c in config.slices if c not in scored.columns]
-            if missing and not scored.empty:
-                lakehouse = lakehouse or Lakehouse(platform.lakehouse_uri)
-                scored = join_slices(scored, slices_from_silver(lakehouse, config, missing, days[0], as_of))
+            scored, _ = with_silver_slices(scored, platform, config, lakehouse, days[0], as_of)
             gates = config.gates
             paired = len(units(scored, config, gates.metric)[0]) if len(scored) else 0
             # Too few pairs: no interval yet (a bootstrap needs two units, a decision min_samples).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import LockTimeoutError, MissingInputError, PromotionConflictError
 from pipelines.release.locks import advisory_lock
-from pipelines.training.lineage import LINEAGE_FIELDS, from_tags
+from pipelines.training.lineage import LINEAGE_FIELDS, TAG, from_tags
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -183,8 +183,6 @@ def move_candidate(
     ``share`` of the entities: recorded on the version, which serving reads), only
     if the champion is still the version its gate compared against. A candidate already in
     release is replaced; its version records that it was superseded."""
-    from pipelines.training.lineage import TAG
-
     with alias_lock(platform, model):
         current = alias_version(client, model, CHAMPION)
         if current != expected_champion:
@@ -221,8 +219,6 @@ def end_candidate(
     """Roll the candidate ``version`` back (``decision`` ``rolled back`` or ``aborted``):
     the alias removed, so serving sends its traffic back to the champion; the version
     records why. None, changing nothing, when ``version`` is no longer the candidate."""
-    from pipelines.training.lineage import TAG
-
     with alias_lock(platform, model):
         if alias_version(client, model, CANDIDATE) != version:
             return None

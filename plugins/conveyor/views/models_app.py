@@ -103,6 +103,19 @@ def load_views(names: list[str]) -> list[dict[str, Any]]:
         ) from error
 
 
+def _read_report(relative: str, missing: str) -> str:
+    """An HTML file under the reports folder (which the browser cannot reach); 404 ``missing``."""
+    import fsspec
+
+    from pipelines.config.load import load_platform_config
+
+    fs, path = fsspec.core.url_to_fs(f"{load_platform_config().reports_uri}/{relative}")
+    if not fs.exists(path):
+        raise HTTPException(status_code=404, detail=missing)
+    with fs.open(path, "r") as report:
+        return str(report.read())
+
+
 def _one(model: str, readable: list[str]) -> str:
     if model not in readable:  # unknown, or not this user's to read: the same answer
         raise HTTPException(status_code=404, detail=f"no model {model!r} you may read")
@@ -135,34 +148,18 @@ def create_app() -> FastAPI:
     @app.get("/models/{model}/reports/{name}", response_class=HTMLResponse)
     def drift_report(model: str, name: str, readable: Readable) -> str:
         """Evidently's HTML report, from the reports folder (which the browser cannot reach)."""
-        import fsspec
-
-        from pipelines.config.load import load_platform_config
-
         if not REPORT_FILE.match(name):
             raise HTTPException(status_code=404, detail=f"{name!r} is not a drift report")
-        uri = f"{load_platform_config().reports_uri}/{_one(model, readable)}/{name}"
-        fs, path = fsspec.core.url_to_fs(uri)
-        if not fs.exists(path):
-            raise HTTPException(status_code=404, detail=f"no report {name} for {model}")
-        with fs.open(path, "r") as report:
-            return str(report.read())
+        return _read_report(f"{_one(model, readable)}/{name}", f"no report {name} for {model}")
 
     @app.get("/models/{model}/cards/{version}", response_class=HTMLResponse)
     def model_card(model: str, version: str, readable: Readable) -> str:
         """A version's model card (HTML), from the reports folder."""
-        import fsspec
-
-        from pipelines.config.load import load_platform_config
-
         if not version.isdigit():
             raise HTTPException(status_code=404, detail=f"{version!r} is not a version number")
         name = _one(model, readable)
-        uri = f"{load_platform_config().reports_uri}/{name}/cards/{name}-v{version}.html"
-        fs, path = fsspec.core.url_to_fs(uri)
-        if not fs.exists(path):
-            raise HTTPException(status_code=404, detail=f"no model card for {model} version {version}")
-        with fs.open(path, "r") as card:
-            return str(card.read())
+        return _read_report(
+            f"{name}/cards/{name}-v{version}.html", f"no model card for {model} version {version}"
+        )
 
     return app
