@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from pipelines.lakehouse.storage import FRAME_FILE, Lakehouse, PartitionKey
 from pipelines.lakehouse.validate import validate_batch
 from pipelines.local.airflow import airflow_environment, run_dag
 from pipelines.local.backfill import process_landed_days
-from pipelines.release.registry import read_lineage
+from pipelines.release.registry import CANDIDATE, CHAMPION, alias_version, read_lineage
 from pipelines.samples.corruption import batch_columns, corrupt_batch
 from pipelines.samples.generate import generate_batches
 from pipelines.training.tracking import mlflow_client
@@ -47,7 +48,10 @@ def run_demo(model: str, start: date, days: int) -> None:
     lakehouse = Lakehouse(platform.lakehouse_uri)
     first_training = start + timedelta(days=days)
     shift_start, check_day = first_training + timedelta(days=5), first_training + timedelta(days=12)
-    scenario_days = (check_day - start).days
+    release_day = check_day + timedelta(days=21)  # the new region has three weeks of reports
+    judge_day = release_day + timedelta(days=9)  # a week of canary traffic and its actuals
+    # Batches land a week past the last day the story ingests.
+    scenario_days = (judge_day - start).days + 7
     logical_dates = load_data(platform, config, lakehouse, start, days, scenario_days, shift_start)
     _print_data_summary(lakehouse, config, logical_dates)
 
@@ -87,17 +91,78 @@ def run_demo(model: str, start: date, days: int) -> None:
             "  (the new region's days have no features yet, so a retrain cannot learn it yet;"
             " the gates keep the champion until one that is better on the same test set comes)"
         )
+    release_a_candidate(platform, config, lakehouse, env, check_day, release_day, judge_day)
     _print_model_summary(platform, client, config, f"{config.name}@champion")
     drift_report = f"{platform.reports_uri}/{config.name}/drift-{check_day}.html"
     print(f"  drift report (Evidently): {drift_report}")
     print("  the Airflow and MLflow UIs on this state: make ui")
 
 
-def serve_and_replay(
-    platform: PlatformConfig, config: ModelConfig, lakehouse: Lakehouse, first: date, last: date
+def release_a_candidate(
+    platform: PlatformConfig,
+    config: ModelConfig,
+    lakehouse: Lakehouse,
+    env: dict[str, str],
+    check_day: date,
+    release_day: date,
+    judge_day: date,
 ) -> None:
+    """Weeks later a retrain that has seen the new region passes its gates and is released
+    as the config says (a canary); a week of traffic, its actuals, and the monitor's
+    judge_candidate decides from the live results."""
+    train, monitor_dag = f"{config.name}__train", f"{config.name}__monitor"
+    days = [check_day + timedelta(days=n) for n in range(1, (release_day - check_day).days + 1)]
+    process_landed_days(platform, config, lakehouse, days)
+    print(f"\nThree weeks on ({days[0]} .. {days[-1]} through gold), the new region has reports;"
+          " a training that has seen them:")  # fmt: skip
+    reason = "manual (make demo: the new region has three weeks of reports)"
+    _print_run(train, release_day, run_dag(env, train, release_day.isoformat(), {"reason": reason}))
+    client = mlflow_client(platform)
+    challenger = read_lineage(client, f"{config.name}@challenger")
+    print(f"  version {challenger['version']}: gate {challenger['gate'].get('summary', '')}")
+    candidate = alias_version(client, config.name, CANDIDATE)
+    if candidate is None:
+        print("  (not released: the champion stays)")
+        return
+    release = config.release
+    print(f"  released as a {release.strategy} on {release.share:.0%} of the routes beside"
+          f" champion {alias_version(client, config.name, CHAMPION)}; live results decide")  # fmt: skip
+    horizon = timedelta(days=config.features.horizon_days)
+    answers = serve_and_replay(
+        platform, config, lakehouse, release_day + timedelta(days=1), release_day + horizon, by_key=False
+    )
+    by_version = Counter(row["version"] for answer in answers for row in answer["predictions"])
+    print("  answered by version: " + ", ".join(f"{v}: {n}" for v, n in sorted(by_version.items())))
+    process_landed_days(platform, config, lakehouse, [release_day + timedelta(days=n) for n in range(1, 10)])
+    outcome = run_dag(env, monitor_dag, judge_day.isoformat())
+    _print_run(monitor_dag, judge_day, outcome)
+    with fsspec.open(f"{platform.reports_uri}/{config.name}/release-{candidate}-{judge_day}.json") as report:
+        decision = json.load(report)
+    print(f"  judge_candidate: {decision['outcome']} version {candidate}: {decision['reason']}")
+    champion = alias_version(client, config.name, CHAMPION)
+    if decision["outcome"] == "roll back":
+        print(
+            f"  (the test set did not show it, live traffic did: champion {champion} answers every"
+            " route again)"
+        )
+    elif decision["outcome"] == "promote":
+        print(f"  (version {champion} is champion now and answers every route)")
+    card = client.get_model_version(config.name, candidate).tags.get(CARD_TAG)
+    print(f"  its model card, with the live results: {card}")
+
+
+def serve_and_replay(
+    platform: PlatformConfig,
+    config: ModelConfig,
+    lakehouse: Lakehouse,
+    first: date,
+    last: date,
+    *,
+    by_key: bool = True,
+) -> list[dict[str, Any]]:
     """Start `conveyor serve`, send it the requests of target days [first, last] with the
-    generator's features and one by entity key (online features), then stop it."""
+    generator's features (and, ``by_key``, one by entity key: the online features of the
+    last materialized day), then stop it. Returns the answers."""
     import httpx
 
     from pipelines.samples.traffic import gold_instances, send
@@ -117,15 +182,17 @@ def serve_and_replay(
                         break
                 time.sleep(0.5)
             instances = gold_instances(lakehouse, config, first, last)
-            send(http, instances, batch_size=100)
+            answers = send(http, instances, batch_size=100)
             print(f"  {len(instances)} requests for target days {first} .. {last} answered and logged")
-            example = {k: instances[-1][k] for k in (*config.entity_keys, config.timestamp_column)}
-            answer = http.post("/predict", json={"instances": [example]}).json()
-            print(f"  POST /predict {json.dumps({'instances': [example]})}\n  -> {json.dumps(answer)}")
+            if by_key:
+                example = {k: instances[-1][k] for k in (*config.entity_keys, config.timestamp_column)}
+                answer = http.post("/predict", json={"instances": [example]}).json()
+                print(f"  POST /predict {json.dumps({'instances': [example]})}\n  -> {json.dumps(answer)}")
     finally:
         server.send_signal(signal.SIGTERM)  # the service writes its log buffer, then exits
         server.wait(timeout=60)
     print(f"  prediction log: {platform.serving.prediction_log_url}")
+    return answers
 
 
 def _print_checks(platform: PlatformConfig, config: ModelConfig, day: date) -> None:

@@ -27,11 +27,12 @@ def promote_model(
     forced_by: str | None = None,
     forced_reason: str | None = None,
 ) -> AliasMove:
-    """Release ``version`` if its gate said so (or it is forced, with who and why): as the
-    champion at once under the ``direct`` release strategy, else as the ``candidate`` that
-    meets a share of live traffic (canary) or scores beside the champion (shadow) until
-    ``conveyor release judge`` decides from live results. A first deploy has no champion
-    to compare with live, so it is always direct.
+    """Release ``version`` if its gate said so: as the champion at once under the ``direct``
+    release strategy, else as the ``candidate`` that meets a share of live traffic (canary)
+    or scores beside the champion (shadow) until ``conveyor release judge`` decides from
+    live results. A first deploy has no champion to compare with live, so it is always
+    direct, and so is a forced promotion (with who and why): the person forcing it has
+    decided already, as they would with ``conveyor release decide --promote``.
 
     Compare-and-set: fails with PromotionConflictError if the champion is no longer the
     version the gate compared against. Raises GateBlockedError for a blocked version.
@@ -57,7 +58,7 @@ def promote_model(
         )
     expected = fields.get("gate.champion_version") or None
     release = config.release
-    if release.strategy == "direct" or expected is None:
+    if release.strategy == "direct" or expected is None or forced_by is not None:
         return move_champion(client, platform, config.name, version, expected_champion=expected)
     return move_candidate(client, platform, config.name, version, expected_champion=expected,
                           strategy=release.strategy, share=release.share)  # fmt: skip

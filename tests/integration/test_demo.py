@@ -36,10 +36,32 @@ def test_demo_tells_the_whole_story_and_says_where_to_look(conveyor_home: Path, 
     assert "freight_volume__train 2024-05-12: success" in printed
 
     client = mlflow_client(load_platform_config())
-    retrained = read_lineage(client, "freight_volume@challenger")
+    retrained = read_lineage(client, "freight_volume@2")
     assert retrained["version"] == "2" and retrained["lineage"]["trigger_reason"] == "data shift"
     assert f"version 2 (trigger: data shift): gate {retrained['gate']['summary']}" in printed
+
+    # Three weeks on, a training that has seen the new region passes its gates and is released
+    # as the config says: a canary on a quarter of the routes; the live results decide.
+    assert "freight_volume__train 2024-06-02: success" in printed
+    assert "version 3: gate all checks passed" in printed
+    assert "released as a canary on 25% of the routes beside champion 1" in printed
+    answered = re.search(r"answered by version: 1: (\d+), 3: (\d+)", printed)
+    assert answered, printed
+    by_champion, by_candidate = map(int, answered.groups())
+    assert 0.1 < by_candidate / (by_champion + by_candidate) < 0.4, "about a quarter of the routes"
+    assert "freight_volume__monitor 2024-06-11: success" in printed
+    judged = re.search(r"judge_candidate: (promote|roll back) version 3: (.+)", printed)
+    assert judged, "a week of canary traffic with its actuals is enough to decide"
+    outcome, reason = judged.groups()
+    release = client.get_model_version("freight_volume", "3").tags
+    assert release["conveyor.release.decision"] == ("promoted" if outcome == "promote" else "rolled back")
     champion = read_lineage(client, "freight_volume@champion")
+    assert champion["version"] == ("3" if outcome == "promote" else "1")
+    candidate_card = conveyor_home / "reports" / "freight_volume" / "cards" / "freight_volume-v3.md"
+    assert f"its model card, with the live results: {candidate_card}" in printed
+    live = candidate_card.read_text().split("## Live results", 1)[1]
+    assert "Released as canary beside version 1" in live and reason[:60] in live
+
     assert f"Model: freight_volume version {champion['version']} is champion" in printed
     card = (
         conveyor_home / "reports" / "freight_volume" / "cards" / f"freight_volume-v{champion['version']}.md"

@@ -29,9 +29,13 @@ AS_OF = date(2024, 4, 30)  # the prepared lakehouse's last logical date
 @pytest.fixture
 def env(model_home):
     platform = load_platform_config()
+    # A version that passes its gates becomes the champion at once here; a canary's life
+    # from gate to live decision is test_release_lifecycle.py's.
+    config = load_model_config("freight_volume")
+    direct = config.model_copy(update={"release": config.release.model_copy(update={"strategy": "direct"})})
     return (
         platform,
-        load_model_config("freight_volume"),
+        direct,
         Lakehouse(platform.lakehouse_uri),
         mlflow_client(platform),
     )

@@ -40,6 +40,24 @@ def test_a_clearly_better_challenger_passes_a_lookalike_does_not(freight_config)
     assert "does not exclude zero" in next(c.detail for c in lookalike.checks if c.name == "beats_champion")
 
 
+def test_past_the_business_threshold_a_challenger_passes_only_where_the_champion_misses_it_too(
+    freight_config,
+):
+    # The data moved (a busier region came): neither model gets under 15 on the new test set.
+    champion = ACTUAL + RNG.normal(0, 30, 400)
+    better = decide(freight_config, scored(ACTUAL, ACTUAL + RNG.normal(0, 20, 400)),
+                    champion_version="1", champion_prediction=champion)  # fmt: skip
+    threshold = next(c for c in better.checks if c.name == "business_threshold")
+    assert better.promote and threshold.passed, better.checks
+    assert "and neither is the champion's" in threshold.detail
+    # A champion within the threshold keeps it binding.
+    within = ACTUAL + RNG.normal(0, 5, 400)
+    worse = decide(freight_config, scored(ACTUAL, ACTUAL + RNG.normal(0, 20, 400)),
+                   champion_version="1", champion_prediction=within)  # fmt: skip
+    assert not worse.promote
+    assert "business_threshold" in [c.name for c in worse.checks if not c.passed]
+
+
 def test_a_regression_on_one_slice_blocks_an_overall_improvement(freight_config):
     regions = ["north"] * 300 + ["south"] * 100
     champion = ACTUAL + np.r_[RNG.normal(0, 9, 300), RNG.normal(0, 2, 100)]
