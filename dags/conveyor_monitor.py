@@ -1,4 +1,5 @@
-"""<model>__monitor, one Airflow DAG per model config: watch the champion, start a retrain when needed.
+"""<model>__monitor, one Airflow DAG per model config: watch the champion (and its config file),
+start a retrain when needed.
 What each task does: dags/docs/monitor.md; its code: the function of the same name."""
 
 from __future__ import annotations
@@ -20,16 +21,20 @@ def build_monitor_dag(config):
         "monitor",
         doc=Path(__file__).parent / "docs" / "monitor.md",
         schedule=every,
-        description=f"Watch {config.name}'s champion; retrain on poor performance or data shift",
+        description=f"Watch {config.name}'s champion; retrain on poor performance, drift, a new config",
     ) as dag:
         performance = ChampionCheckSensor(
             step="monitor.performance.check_performance", arguments=day, timeout=every
         )
         drift = ChampionCheckSensor(step="monitor.drift.check_drift", arguments=day, timeout=every)
+        config_file = ChampionCheckSensor(
+            step="monitor.config_change.check_config", arguments=day, timeout=every
+        )
         actuals = step_task("monitor.actuals.ingest_actuals", *day)
         actuals >> [performance, step_task("monitor.release.judge_candidate", *day)]
         retrain_on(config, "performance", performance)
         retrain_on(config, "data shift", drift)
+        retrain_on(config, "config changed", config_file)
     return dag
 
 

@@ -12,7 +12,7 @@ from pipelines.cli.common import DateOption, JsonOption, ModelOption, app, emit,
 if TYPE_CHECKING:
     from pipelines.monitor.checks import CheckResult
 
-monitor_app = typer.Typer(help="Watch the champion: live error and data drift.")
+monitor_app = typer.Typer(help="Watch the champion: live error, data drift, its config file.")
 app.add_typer(monitor_app, name="monitor")
 
 
@@ -52,6 +52,23 @@ def monitor_drift(
         platform, config, lakehouse, tracking_client(platform), as_of.date(), window_days=window_days
     )
     _print_check(result, as_json)
+
+
+@monitor_app.command("config")
+def monitor_config(model: ModelOption, as_of: DateOption, as_json: JsonOption = False) -> None:
+    """Has the model's config file changed since its champion was trained from it (and
+    not been trained since)? Prints the diff; RETRAIN when a training should run."""
+    from pipelines.monitor.config_change import check_config
+
+    platform, config, _ = load_context(model)
+    result = check_config(platform, config, tracking_client(platform), as_of.date())
+    human = (
+        f"config of {result.model} v{result.champion_version} as of {result.as_of}: {result.why} -> "
+        + ("RETRAIN" if result.should_retrain else "ok")
+        + (f"\n{result.diff}" if result.diff else "")
+        + f"\nreport: {result.report_uri}"
+    )
+    emit(result.to_dict(), as_json, human)
 
 
 actuals_app = typer.Typer(help="Actuals: what really happened, for live performance.")

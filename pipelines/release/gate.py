@@ -27,6 +27,7 @@ import fsspec
 from pipelines.errors import ConveyorError
 from pipelines.features.datasets import feature_columns, read_dataset
 from pipelines.release.compare import Check, compare_models
+from pipelines.release.config_diff import CONFIG_DIFF_ARTIFACT, diff_from_champion, logged_config
 from pipelines.release.digest import DIGEST_TAG, load_verified
 from pipelines.release.registry import CHAMPION, alias_version
 from pipelines.training.lineage import TAG, from_tags
@@ -167,6 +168,11 @@ def gate_model(
         model: Any = load_verified(config.name, champion, recorded)
         champion_prediction = model.predict(scored[feature_columns(config)]).astype("float64")
     decision = decide(config, scored, champion_version=champion, champion_prediction=champion_prediction)
+    if champion is not None:  # what the run changed in the config, next to what it changed in the metric
+        label = f"run {run_id} ({fields.get('config_hash', '')[:8]})"
+        diff = diff_from_champion(client, config.name, champion, logged_config(client, run_id), label)
+        if diff:
+            client.log_text(run_id, diff, CONFIG_DIFF_ARTIFACT)
 
     report = json.dumps({"model": config.name, "run_id": run_id, **decision.to_dict()}, indent=2)
     report_uri = f"{platform.reports_uri}/{config.name}/gate-{run_id}.json"

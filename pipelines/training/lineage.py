@@ -21,6 +21,7 @@ LINEAGE_FIELDS = (
     "git_commit",
     "git_dirty",
     "config_hash",
+    "config_source_hash",
     "seed",
     "as_of",
     "feature_service",
@@ -63,7 +64,19 @@ def config_snapshot(config: ModelConfig) -> str:
 
 
 def config_hash(config: ModelConfig) -> str:
+    """The hash of the config as training used it (``config_hash``, overrides applied), or,
+    given the config as loaded, of the repository's file (``config_source_hash``)."""
     return hashlib.sha256(config_snapshot(config).encode()).hexdigest()
+
+
+def config_diff(old: str, new: str, old_name: str, new_name: str) -> str:
+    """A unified diff of two config snapshots."""
+    import difflib
+
+    lines = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True), old_name, new_name
+    )
+    return "".join(lines)
 
 
 def digest_of(values: list[str]) -> str:

@@ -82,6 +82,7 @@ def train_model(
     import mlflow
     from mlflow.data.pandas_dataset import from_pandas
 
+    source_hash = config_hash(config)  # the repository's config, before this run's overrides
     config = with_overrides(config, overrides)
     params = resolve_params(config)
     train_ref, train_frame = dataset_ref("train", train_uri)
@@ -101,6 +102,7 @@ def train_model(
     lineage = {
         **git_state(),
         "config_hash": config_hash(config),
+        "config_source_hash": source_hash,
         "seed": str(config.model.seed),
         "as_of": as_of.isoformat(),
         "feature_service": config.features.feature_service,

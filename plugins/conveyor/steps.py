@@ -25,6 +25,7 @@ STEP_COMMANDS: dict[str, tuple[str, ...]] = {
     "monitor.actuals.ingest_actuals": ("actuals", "ingest"),
     "monitor.performance.check_performance": ("monitor", "performance"),
     "monitor.drift.check_drift": ("monitor", "drift"),
+    "monitor.config_change.check_config": ("monitor", "config"),
 }
 
 

@@ -3,12 +3,14 @@ change of scale, and the monitor DAG starting one retrain with the reason record
 
 from __future__ import annotations
 
+import json
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.config.load import config_dir, load_model_config, load_platform_config
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.airflow import run_dag
 from pipelines.local.backfill import process_landed_days
@@ -78,6 +80,7 @@ def test_the_monitor_dag_retrains_once_on_what_it_sees_and_stays_quiet_otherwise
         expected = "success" if kind == fired else "skipped"
         assert first["tasks"][sensor] == expected, first
         assert first["tasks"][f"retrain_on_{kind}"] == expected, first
+    assert first["tasks"]["check_config"] == first["tasks"]["retrain_on_config_changed"] == "skipped"
     triggered = [(r["run_id"], r["conf"]) for r in first["others"] if r["dag_id"] == "freight_volume__train"]
     if fired is None:
         assert triggered == []
@@ -86,4 +89,26 @@ def test_the_monitor_dag_retrains_once_on_what_it_sees_and_stays_quiet_otherwise
 
     again = run_dag(airflow_env, "freight_volume__monitor", CHECK_DAY.isoformat())
     assert again["tasks"][f"retrain_on_{fired}"] == "skipped", "the same breach on the same day retrains once"
+    assert len([r for r in again["others"] if r["dag_id"] == "freight_volume__train"]) == 1
+
+
+def test_a_merged_config_change_starts_one_training_and_says_what_changed(model_home, airflow_env, tmp_path):
+    """The config file a new commit brings (here a copy of configs/ with fewer epochs):
+    the monitor's check_config starts one training with the reason `config changed`."""
+    arrive(None)
+    changed = tmp_path / "configs"
+    shutil.copytree(config_dir(), changed)
+    model_file = changed / "models" / "freight_volume.yaml"
+    model_file.write_text(model_file.read_text().replace("epochs: 8 ", "epochs: 6 ", 1))
+    env = {**airflow_env, "CONVEYOR_CONFIG_DIR": str(changed)}
+
+    first = run_dag(env, "freight_volume__monitor", CHECK_DAY.isoformat())
+    assert first["tasks"]["check_config"] == first["tasks"]["retrain_on_config_changed"] == "success", first
+    triggered = [(r["run_id"], r["conf"]) for r in first["others"] if r["dag_id"] == "freight_volume__train"]
+    assert triggered == [(f"config_changed__{CHECK_DAY}", {"reason": "config changed"})]
+    report = json.loads((model_home / "reports" / "freight_volume" / f"config-{CHECK_DAY}.json").read_text())
+    assert "-    epochs: 8\n" in report["diff"] and "+    epochs: 6\n" in report["diff"], report["diff"]
+
+    again = run_dag(env, "freight_volume__monitor", CHECK_DAY.isoformat())
+    assert again["tasks"]["retrain_on_config_changed"] == "skipped", "one training per change and day"
     assert len([r for r in again["others"] if r["dag_id"] == "freight_volume__train"]) == 1

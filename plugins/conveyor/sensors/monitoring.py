@@ -1,4 +1,5 @@
-"""Sensors on the champion's health: live performance and data shift.
+"""Sensors on the champion's health: live performance and data shift (and whether its config
+file changed).
 
 Each poke runs the check's step (``conveyor monitor <check> ... --json``) where every step runs
 (``CONVEYOR_EXECUTION``: a subprocess, a container of the task image, a pod), never in the
@@ -57,7 +58,9 @@ class ChampionCheckSensor(BaseSensorOperator):
         if result["should_retrain"]:
             self.log.info("%s breached: %s > %s", result["check"], result["value"], result["threshold"])
             return PokeReturnValue(is_done=True, xcom_value=result)
-        why = "in cooldown" if result["breached"] else f"{result['value']:.3f} within {result['threshold']}"
+        why = result.get("why") or (
+            "in cooldown" if result["breached"] else f"{result['value']:.3f} within {result['threshold']}"
+        )
         raise AirflowSkipException(f"{result['check']} of v{result['champion_version']}: {why}")
 
     def on_kill(self) -> None:

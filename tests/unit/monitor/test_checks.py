@@ -3,9 +3,11 @@ the champion's MLflow run: the plot an operator looks at instead of reading JSON
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import mlflow
 
-from pipelines.monitor.checks import CheckResult, write_summary
+from pipelines.monitor.checks import CheckResult, cooldown_active, write_summary
 
 
 def result(reports: str, day: str, value: float, breached: bool) -> CheckResult:
@@ -38,3 +40,24 @@ def test_each_run_saves_its_checks_history_as_a_chart_beside_it_and_on_the_run(t
     assert "2024-02-12" in last and "threshold" in last
     logged = {f.path for f in client.list_artifacts(run_id, "monitoring")}
     assert "monitoring/drift-2024-02-12.svg" in logged and "monitoring/drift-2024-02-12.json" in logged
+
+
+def test_a_breach_within_the_cooldown_of_a_triggered_training_starts_nothing(tmp_path, freight_config):
+    """cooldown_minutes: 60. Only triggered trainings (performance, data shift) count, and only
+    those started within the last hour."""
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.create_experiment(freight_config.name, artifact_location=str(tmp_path / "a"))
+    now = datetime(2024, 5, 12, 12, 0, tzinfo=UTC)
+
+    def started(minutes_ago: int, reason: str) -> None:
+        at = int((now - timedelta(minutes=minutes_ago)).timestamp() * 1000)
+        client.create_run(experiment, start_time=at, tags={"conveyor.trigger_reason": reason})
+
+    assert not cooldown_active(client, freight_config, now), "no training yet"
+    started(90, "data shift")
+    assert not cooldown_active(client, freight_config, now), "a triggered training 90 minutes ago"
+    started(5, "manual")
+    assert not cooldown_active(client, freight_config, now), "a person's training does not hold triggers back"
+    started(59, "performance")
+    assert cooldown_active(client, freight_config, now), "a triggered training 59 minutes ago"
+    assert not cooldown_active(client, freight_config, now + timedelta(minutes=2)), "and two minutes later"
