@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from pipelines.errors import MissingInputError
-from pipelines.features.datasets import cleanup_datasets, publish_dataset, read_dataset, split_by_time
+from pipelines.features.datasets import (
+    cleanup_datasets,
+    label_rows,
+    publish_dataset,
+    read_dataset,
+    split_by_time,
+)
+from pipelines.lakehouse.storage import FRAME_FILE, PartitionKey, frame_hash, frame_to_parquet
 
 
 def frame(days: int) -> pd.DataFrame:
@@ -23,6 +31,9 @@ def test_a_dataset_is_named_by_its_content_and_written_once(lakehouse):
     assert path.name == f"train-{first.digest[:16]}.parquet"
     other = publish_dataset(lakehouse, "freight_volume", "train", frame(6))
     assert other.uri != first.uri
+    # The same keys with other values (a restated actual) are another dataset, not the first.
+    restated = publish_dataset(lakehouse, "freight_volume", "train", frame(5).assign(volume=[0, 1, 2, 3, 9]))
+    assert restated.uri != first.uri and read_dataset(first.uri)["volume"].tolist() == [0, 1, 2, 3, 4]
     pd.testing.assert_frame_equal(read_dataset(first.uri), frame(5))
 
 
@@ -46,3 +57,34 @@ def test_cleanup_drops_only_what_no_version_refers_to(lakehouse):
 def test_a_missing_dataset_says_how_to_build_it():
     with pytest.raises(MissingInputError, match="conveyor datasets build"):
         read_dataset("/nowhere/train-0.parquet")
+
+
+def publish_silver(lakehouse, reported: str, rows: list[tuple[str, int]]) -> None:
+    """A silver partition of route A>B: (day, volume) rows reported on ``reported``."""
+    frame = pd.DataFrame(
+        {
+            "date": pd.to_datetime([day for day, _ in rows]),
+            "origin": "A",
+            "destination": "B",
+            "region": "north",
+            "volume": [volume for _, volume in rows],
+        }
+    )
+    lakehouse.publish(
+        PartitionKey("silver", "freight", date.fromisoformat(reported)),
+        {FRAME_FILE: frame_to_parquet(frame)},
+        content_hash=frame_hash(frame),
+        rows=len(frame),
+    )
+
+
+def test_labels_as_of_a_day_hold_only_what_was_reported_by_then(lakehouse, freight_config):
+    """As of a day before the newest silver partition: a later restatement and later days
+    are the future, and must not reach a training set built as of that day."""
+    publish_silver(lakehouse, "2024-03-02", [("2024-03-01", 10)])
+    publish_silver(lakehouse, "2024-03-03", [("2024-03-02", 20), ("2024-03-01", 11)])  # restated
+    publish_silver(lakehouse, "2024-03-05", [("2024-03-01", 99), ("2024-03-04", 40)])  # the future
+
+    labels = label_rows(lakehouse, freight_config, date(2024, 3, 3))
+    by_day = dict(zip(labels["event_timestamp"].dt.strftime("%Y-%m-%d"), labels["volume"], strict=True))
+    assert by_day == {"2024-03-01": 11.0, "2024-03-02": 20.0}

@@ -46,6 +46,7 @@ def test_window_statistics_see_only_what_was_reported_by_the_as_of_date(search_c
             ("2024-03-29", "d-1", 10, 2, 30.0, "2024-03-30"),
             ("2024-03-30", "d-1", 10, 4, 60.0, "2024-03-31"),
             ("2024-03-31", "d-1", 10, 10, 500.0, "2024-04-01"),  # reported the next day: unseen
+            ("2024-04-01", "d-1", 10, 10, 500.0, "2024-03-31"),  # dated after the as-of day: unseen
             ("2024-02-01", "d-1", 100, 100, 500.0, "2024-02-02"),  # outside the 28-day window
             ("2024-03-30", "d-2", 5, 0, 0.0, "2024-03-31"),
         ]),
