@@ -76,7 +76,8 @@ def datasets_cleanup(
     model: ModelOption,
     delete: Annotated[bool, typer.Option("--delete", help="Delete; without it, only list.")] = False,
 ) -> None:
-    """Drop datasets that no registered model version refers to."""
+    """Drop datasets that no registered version or running training refers to, and not
+    written within the last hour."""
     from pipelines.features.datasets import cleanup_datasets
     from pipelines.release.registry import referenced_datasets
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import fsspec
@@ -165,16 +165,33 @@ def split_by_time(frame: pd.DataFrame, config: ModelConfig) -> tuple[pd.DataFram
     return train, test
 
 
-def cleanup_datasets(lakehouse: Lakehouse, model: str, referenced: set[str], *, dry_run: bool) -> list[str]:
-    """Delete (or with ``dry_run`` only list) the sets no registered model version refers to."""
+def cleanup_datasets(
+    lakehouse: Lakehouse,
+    model: str,
+    referenced: set[str],
+    *,
+    dry_run: bool,
+    keep_younger_than: timedelta = timedelta(hours=1),
+    now: datetime | None = None,
+) -> list[str]:
+    """Delete (or with ``dry_run`` only list) the sets nothing refers to: not in
+    ``referenced`` (registered versions, unfinished runs) and written before
+    ``keep_younger_than`` ago (a training may have built them and not started its run yet)."""
     fs, folder = fsspec.core.url_to_fs(dataset_folder(lakehouse, model))
     if not fs.exists(folder):
         return []
+    cutoff = (now or datetime.now(UTC)) - keep_younger_than
     unreferenced = []
     for path in sorted(fs.glob(f"{folder}/*.parquet")):
         uri = path if "://" not in lakehouse.root_uri else fs.unstrip_protocol(path)
-        if uri not in referenced:
-            unreferenced.append(uri)
-            if not dry_run:
-                fs.rm(path)
+        if uri in referenced or _modified(fs, path) > cutoff:
+            continue
+        unreferenced.append(uri)
+        if not dry_run:
+            fs.rm(path)
     return unreferenced
+
+
+def _modified(fs: Any, path: str) -> datetime:
+    modified = fs.modified(path)
+    return modified if modified.tzinfo else modified.replace(tzinfo=UTC)

@@ -289,9 +289,15 @@ def read_lineage(client: MlflowClient, reference: str) -> dict[str, Any]:
 
 
 def referenced_datasets(client: MlflowClient, model: str) -> set[str]:
-    """Every dataset URI a registered version of ``model`` refers to."""
+    """Every dataset URI a registered version of ``model``, or one of its training runs
+    still running, refers to."""
     uris: set[str] = set()
     for version in client.search_model_versions(f"name='{model}'"):
         fields = from_tags(dict(version.tags))
         uris |= {fields[k] for k in fields if k.endswith("_dataset_uri")}
+    experiment = client.get_experiment_by_name(model)
+    if experiment is not None:
+        for run in client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'"):
+            fields = from_tags(dict(run.data.tags))
+            uris |= {fields[k] for k in fields if k.endswith("_dataset_uri")}
     return uris

@@ -15,6 +15,7 @@ STEP_COMMANDS: dict[str, tuple[str, ...]] = {
     "features.store.apply_features": ("features", "apply"),
     "features.store.materialize_features": ("features", "materialize"),
     "features.datasets.build_datasets": ("datasets", "build"),
+    "features.datasets.cleanup_datasets": ("datasets", "cleanup"),
     "training.train.train_model": ("train",),
     "training.evaluate.evaluate_model": ("evaluate",),
     "release.gate.gate_model": ("gate",),

@@ -13,7 +13,7 @@ from airflow.dag_processing.dagbag import DagBag
 from pipelines.config.load import load_model_config, model_names
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-KINDS = ("ingest", "train", "monitor", "rollback")
+KINDS = ("ingest", "train", "monitor", "rollback", "cleanup")
 HEAVY = ("torch", "transformers", "great_expectations", "mlflow", "feast", "pandas")
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
+
+import pandas as pd
 
 from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.features.datasets import publish_dataset
 from pipelines.lakehouse.storage import Lakehouse, PartitionKey
 from pipelines.local.airflow import run_dag
 from pipelines.release.registry import CHAMPION, alias_version, read_lineage
@@ -43,3 +51,31 @@ def test_train_dag_makes_a_champion_and_records_why_it_ran(airflow_env, model_ho
     record = read_lineage(client, "freight_volume@champion")["lineage"]
     assert record["trigger_reason"] == "alert: FreightErrorHigh"
     assert record["dag_run_id"] == outcome["run_id"]
+
+
+def test_cleanup_dag_deletes_what_nothing_refers_to_and_waits_while_a_training_is_in_flight(
+    airflow_env, model_home
+):
+    lakehouse = Lakehouse(load_platform_config().lakehouse_uri)
+
+    def dataset(days: int, hours_old: float) -> Path:
+        stamps = pd.date_range("2024-03-01", periods=days, freq="D", tz="UTC")
+        ref = publish_dataset(lakehouse, "freight_volume", "train", pd.DataFrame({"event_timestamp": stamps}))
+        written = time.time() - hours_old * 3600
+        os.utime(ref.uri, (written, written))
+        return Path(ref.uri)
+
+    old, new = dataset(3, hours_old=3), dataset(4, hours_old=0)
+    done = run_dag(airflow_env, "freight_volume__cleanup", "2024-05-01")
+    assert done["tasks"] == {"no_training_in_flight": "success", "cleanup_datasets": "success"}, done
+    assert not old.exists() and new.exists(), "an hour-old unreferenced set goes, a new one stays"
+
+    airflow = [str(Path(sys.executable).parent / "airflow"), "dags"]
+    subprocess.run([*airflow, "reserialize"], env=airflow_env, check=True, capture_output=True)
+    subprocess.run(
+        [*airflow, "trigger", "freight_volume__train"], env=airflow_env, check=True, capture_output=True
+    )
+    old = dataset(5, hours_old=3)
+    waited = run_dag(airflow_env, "freight_volume__cleanup", "2024-05-08")
+    assert waited["tasks"] == {"no_training_in_flight": "skipped", "cleanup_datasets": "skipped"}, waited
+    assert old.exists(), "a queued training may need it"

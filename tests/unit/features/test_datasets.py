@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -45,12 +45,18 @@ def test_the_split_is_by_time(freight_config):
         split_by_time(frame(10), freight_config)
 
 
-def test_cleanup_drops_only_what_no_version_refers_to(lakehouse):
+def test_cleanup_drops_only_what_nothing_refers_to_and_not_what_was_just_written(lakehouse):
     kept = publish_dataset(lakehouse, "freight_volume", "train", frame(5))
     dropped = publish_dataset(lakehouse, "freight_volume", "test", frame(6))
-    listed = cleanup_datasets(lakehouse, "freight_volume", {kept.uri}, dry_run=True)
+    assert cleanup_datasets(lakehouse, "freight_volume", {kept.uri}, dry_run=False) == [], (
+        "written within the hour: a training may have built it and not started its run yet"
+    )
+    later = datetime.now(UTC) + timedelta(hours=2)
+    listed = cleanup_datasets(lakehouse, "freight_volume", {kept.uri}, dry_run=True, now=later)
     assert listed == [dropped.uri] and Path(dropped.uri).exists()
-    assert cleanup_datasets(lakehouse, "freight_volume", {kept.uri}, dry_run=False) == [dropped.uri]
+    assert cleanup_datasets(lakehouse, "freight_volume", {kept.uri}, dry_run=False, now=later) == [
+        dropped.uri
+    ]
     assert Path(kept.uri).exists() and not Path(dropped.uri).exists()
 
 
