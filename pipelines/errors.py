@@ -77,6 +77,13 @@ class ArtifactChangedError(ConveyorError):
     retryable = False
 
 
+class AlertDeliveryError(ConveyorError):
+    """A breach in notify mode could not be sent to the alert webhook; the check's summary
+    is written, and the next monitor run sends it again."""
+
+    exit_code = 11
+
+
 def conveyor_errors() -> list[type[ConveyorError]]:
     """Every error class, the base first, in the order of their exit codes."""
     found, pending = [], [ConveyorError]

@@ -21,7 +21,7 @@ def _print_check(result: CheckResult, as_json: bool) -> None:
     human = (
         f"{result.check} of {result.model} v{result.champion_version} as of {result.as_of}: {value}"
         f" (threshold {result.threshold}, {result.rows} rows) -> "
-        + ("RETRAIN" if result.should_retrain else "cooldown" if result.breached else "ok")
+        + ("RETRAIN" if result.should_retrain else f"no retrain: {result.why}" if result.breached else "ok")
         + f"\nreport: {result.report_uri}"
     )
     emit(result.to_dict(), as_json, human)

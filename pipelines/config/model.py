@@ -156,14 +156,22 @@ class ReleaseConfig(StrictModel):
     )
 
 
+OnBreach = Literal["retrain", "notify"]
+ON_BREACH = (
+    "retrain: start a training; notify: send the breach to the platform's alert_webhook_url, start nothing"
+)
+
+
 class PerformanceTrigger(StrictModel):
     metric: MetricName
     threshold: float = Field(gt=0, description="Live metric worse than this starts a retrain.")
     window_days: int = Field(gt=0)
+    on_breach: OnBreach = Field(default="retrain", description=ON_BREACH)
 
 
 class DriftTrigger(StrictModel):
     share_threshold: float = Field(gt=0, le=1)
+    on_breach: OnBreach = Field(default="retrain", description=ON_BREACH)
     method: str = Field(default="psi", description="Evidently's per-column drift method.")
     column_threshold: float = Field(default=0.2, gt=0, description="A column drifted above it.")
     ignore: list[str] = Field(

@@ -58,3 +58,8 @@ class PlatformConfig(StrictModel):
         description="SQLAlchemy URL of a PostgreSQL database whose advisory locks serialise a"
         " model's alias moves across hosts; none: a file lock under home (one host).",
     )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        description="Where a breach of a trigger in `notify` mode is sent, in Alertmanager's"
+        " alert format: Alertmanager's /api/v2/alerts, or any webhook that takes it.",
+    )

@@ -4,13 +4,14 @@ cooldown, and where the result is written."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import fsspec
 
-from pipelines.errors import MissingInputError
+from pipelines.errors import AlertDeliveryError, ConfigError, ConveyorError, MissingInputError
 from pipelines.release.registry import CHAMPION, alias_version
 from pipelines.training.lineage import from_tags
 
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from pipelines.config.model import ModelConfig
+    from pipelines.config.platform import PlatformConfig
 
+log = logging.getLogger("conveyor.monitor")
 TRIGGERED_REASONS = ("performance", "data shift")
 
 
@@ -39,13 +42,24 @@ class CheckResult:
     cooldown_active: bool
     details: dict[str, Any]
     report_uri: str
+    on_breach: str = "retrain"  # the trigger's mode: retrain, or notify only
+    notified: str | None = None  # where the breach was sent, in notify mode
 
     @property
     def should_retrain(self) -> bool:
-        return self.breached and not self.cooldown_active
+        return self.breached and not self.cooldown_active and self.on_breach == "retrain"
+
+    @property
+    def why(self) -> str:
+        """What the sensor says when it starts nothing."""
+        if not self.breached:
+            return "no data yet" if self.value is None else f"{self.value:.3f} within {self.threshold}"
+        if self.on_breach == "notify":
+            return f"breached; sent to {self.notified} (on_breach: notify), no retrain"
+        return "breached, in cooldown" if self.cooldown_active else "breached"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "should_retrain": self.should_retrain}
+        return {**asdict(self), "should_retrain": self.should_retrain, "why": self.why}
 
 
 def champion_of(client: MlflowClient, config: ModelConfig) -> tuple[str, dict[str, str], str]:
@@ -69,6 +83,54 @@ def cooldown_active(client: MlflowClient, config: ModelConfig, now: datetime) ->
         max_results=200,
     )
     return any(run.data.tags.get("conveyor.trigger_reason") in TRIGGERED_REASONS for run in recent)
+
+
+def finish_check(
+    platform: PlatformConfig, client: MlflowClient, run_id: str, result: CheckResult
+) -> CheckResult:
+    """Send a breach in notify mode, then write the summary (saying where it went)."""
+    delivery_error = None
+    if result.breached and result.on_breach == "notify":
+        try:
+            result = replace(result, notified=send_alert(platform, result))
+        except ConveyorError as error:
+            delivery_error = error
+    write_summary(client, run_id, result)
+    if delivery_error is not None:
+        raise delivery_error
+    return result
+
+
+def send_alert(platform: PlatformConfig, result: CheckResult) -> str:
+    """POST the breach to the platform's ``alert_webhook_url`` in Alertmanager's alert
+    format (its /api/v2/alerts takes it as it is); returns the URL."""
+    import httpx
+
+    url = platform.alert_webhook_url
+    trigger = f"triggers.{result.check}.on_breach"
+    if not url:
+        raise ConfigError(
+            f"{result.model}: {trigger} is notify, but the platform config has no alert_webhook_url;"
+            " set it (Alertmanager's /api/v2/alerts or a webhook) or set the trigger back to retrain"
+        )
+    alert = {
+        "labels": {"alertname": f"Conveyor{result.check.title()}Breach", "model": result.model,
+                   "check": result.check, "severity": "warning"},
+        "annotations": {
+            "summary": f"{result.model} v{result.champion_version} {result.check} {result.value:.3f}"
+                       f" breached {result.threshold} as of {result.as_of}",
+            "report": result.report_uri,
+        },
+    }  # fmt: skip
+    try:
+        httpx.post(url, json=[alert], timeout=10).raise_for_status()
+    except httpx.HTTPError as error:
+        raise AlertDeliveryError(
+            f"{result.model}: the {result.check} breach could not be sent to {url} ({error});"
+            f" it is in {result.report_uri}. The check runs again at the next monitor run."
+        ) from error
+    log.warning("%s %s breach sent to %s", result.model, result.check, url)
+    return url
 
 
 def write_summary(client: MlflowClient, run_id: str, result: CheckResult) -> None:

@@ -21,7 +21,7 @@ import fsspec
 from pipelines.errors import MissingInputError
 from pipelines.features.datasets import read_dataset
 from pipelines.lakehouse.storage import PartitionKey
-from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
+from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, finish_check
 from pipelines.monitor.text_drift import TEXT_METHOD, text_samples, with_texts
 from pipelines.serving.log import PredictionLog
 from pipelines.training.metrics import PREDICTION
@@ -204,8 +204,9 @@ def check_drift(
         cooldown_active=cooldown_active(client, config, datetime.now(UTC)),
         details=details,
         report_uri=report_uri,
+        on_breach=drift.on_breach,
     )
-    write_summary(client, run_id, result)
+    result = finish_check(platform, client, run_id, result)
     log.info("%s drift as of %s (%s): share %.2f, drifted %s", config.name, as_of, source, share, drifted)
     return result
 

@@ -19,7 +19,7 @@ from pipelines.features.store import ENTITY_ID, EVENT_TIMESTAMP
 from pipelines.lakehouse.gold.keys import SEPARATOR
 from pipelines.lakehouse.storage import Lakehouse
 from pipelines.monitor.actuals import slices_from_silver
-from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, write_summary
+from pipelines.monitor.checks import CheckResult, champion_of, cooldown_active, finish_check
 from pipelines.serving.log import PredictionLog
 from pipelines.training.metrics import evaluate_predictions, is_better
 
@@ -121,8 +121,9 @@ def check_performance(
         cooldown_active=cooldown_active(client, config, datetime.now(UTC)),
         details=details,
         report_uri=f"{platform.reports_uri}/{config.name}/performance-{as_of}.html",
+        on_breach=trigger.on_breach,
     )
-    write_summary(client, run_id, result)
+    result = finish_check(platform, client, run_id, result)
     log.info("%s performance as of %s: %s=%s over %d served rows with actuals (threshold %s)",
              config.name, as_of, trigger.metric, value, rows, trigger.threshold)  # fmt: skip
     return result

@@ -112,6 +112,10 @@ def test_unknown_model_lists_the_known_ones():
             r"gates\.treshold: unknown field; allowed here: bootstrap_samples, business_threshold",
         ),
         (lambda r: r.update(entity_keys=["route"]), r"entity_keys names \['route'\]"),
+        (
+            lambda r: r["triggers"]["drift"].update(on_breach="page"),
+            r"triggers\.drift\.on_breach: .*'retrain' or 'notify'",
+        ),
         (lambda r: r["features"].update(lags_days=[7, 14]), r"lags_days \[7\] are not longer than"),
         (
             lambda r: r["features"].pop("kind"),

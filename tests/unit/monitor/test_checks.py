@@ -3,11 +3,19 @@ the champion's MLflow run: the plot an operator looks at instead of reading JSON
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import mlflow
+import pytest
 
-from pipelines.monitor.checks import CheckResult, cooldown_active, write_summary
+from pipelines.errors import AlertDeliveryError, ConfigError
+from pipelines.monitor.checks import CheckResult, cooldown_active, finish_check, write_summary
 
 
 def result(reports: str, day: str, value: float, breached: bool) -> CheckResult:
@@ -61,3 +69,72 @@ def test_a_breach_within_the_cooldown_of_a_triggered_training_starts_nothing(tmp
     started(59, "performance")
     assert cooldown_active(client, freight_config, now), "a triggered training 59 minutes ago"
     assert not cooldown_active(client, freight_config, now + timedelta(minutes=2)), "and two minutes later"
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook on a free local port that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        received: list = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.received = received
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/api/v2/alerts"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_in_notify_mode_a_breach_is_sent_in_alertmanagers_format_and_starts_nothing(platform, tmp_path):
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = client.create_run(
+        client.create_experiment("m", artifact_location=str(tmp_path / "a"))
+    ).info.run_id
+    reports = str(tmp_path / "reports")
+    receiver = Receiver()
+    notifying = platform.model_copy(update={"alert_webhook_url": receiver.url})
+    try:
+        breach = replace(result(reports, "2024-05-12", 0.6, breached=True), on_breach="notify")
+        sent = finish_check(notifying, client, run_id, breach)
+        healthy = replace(result(reports, "2024-05-13", 0.1, breached=False), on_breach="notify")
+        quiet = finish_check(notifying, client, run_id, healthy)
+    finally:
+        receiver.shutdown()
+
+    assert not sent.should_retrain and sent.notified == receiver.url
+    assert "sent to http://127.0.0.1" in sent.why and not quiet.should_retrain
+    [[alert]] = receiver.received  # the healthy check sent nothing
+    labels = {"alertname": "ConveyorDriftBreach", "model": "search_relevance", "check": "drift"}
+    assert alert["labels"] == {**labels, "severity": "warning"}
+    assert (
+        alert["annotations"]["report"] == breach.report_uri
+        and "0.600 breached 0.3" in alert["annotations"]["summary"]
+    )
+    summary = json.loads(Path(reports, "search_relevance", "drift-2024-05-12.json").read_text())
+    assert summary["notified"] == receiver.url and summary["should_retrain"] is False
+    # The same breach in retrain mode starts a training.
+    assert replace(breach, on_breach="retrain").should_retrain
+
+
+def test_a_breach_that_cannot_be_sent_fails_the_check_and_keeps_its_summary(platform, tmp_path):
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    run_id = client.create_run(
+        client.create_experiment("m", artifact_location=str(tmp_path / "a"))
+    ).info.run_id
+    reports = str(tmp_path / "reports")
+    breach = replace(result(reports, "2024-05-12", 0.6, breached=True), on_breach="notify")
+    with pytest.raises(ConfigError, match="no alert_webhook_url; set it"):
+        finish_check(platform, client, run_id, breach)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v2/alerts"
+    with pytest.raises(AlertDeliveryError, match=r"could not be sent to http://127\.0\.0\.1"):
+        finish_check(platform.model_copy(update={"alert_webhook_url": nowhere}), client, run_id, breach)
+    assert Path(reports, "search_relevance", "drift-2024-05-12.json").exists()
