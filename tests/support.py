@@ -38,7 +38,12 @@ def wait_for(url: str, timeout: float, log: Callable[[], str]) -> None:
 
 @contextmanager
 def airflow_api_server(
-    conveyor_home: Path, folder: Path, login: tuple[str, str, str], *, reserialize: bool = False
+    conveyor_home: Path,
+    folder: Path,
+    login: tuple[str, str, str],
+    *,
+    reserialize: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """A real Airflow API server on ``conveyor_home`` (our DAGs and plugins, SQLite in
     ``folder``) whose simple auth manager knows one ``(user, role, password)``; yields its
@@ -49,6 +54,7 @@ def airflow_api_server(
     env = airflow_environment(conveyor_home, folder / "airflow") | {
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:{role}",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        **(extra_env or {}),
     }
     airflow = str(Path(sys.executable).parent / "airflow")
     if reserialize:

@@ -1,5 +1,5 @@
-"""Registers the Models view with Airflow: the app under ``/conveyor`` and a "Models" entry
-in the UI's navigation that shows its page inside the UI."""
+"""Registers our apps with Airflow's API server: the Models view under ``/conveyor`` with a
+"Models" entry in the UI's navigation, and the alert receiver under ``/conveyor-alerts``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from conveyor.alerts import receiver
 from conveyor.views.models_app import URL_PREFIX, create_app
 
 
@@ -17,7 +18,8 @@ class ConveyorModelsPlugin(AirflowPlugin):
         # Built when Airflow loads its plugins, not when this file is imported.
         super().__init__()
         self.fastapi_apps: list[Any] = [
-            {"app": create_app(), "url_prefix": URL_PREFIX, "name": "Conveyor models"}
+            {"app": create_app(), "url_prefix": URL_PREFIX, "name": "Conveyor models"},
+            {"app": receiver.create_app(), "url_prefix": receiver.URL_PREFIX, "name": "Conveyor alerts"},
         ]
         self.external_views: list[Any] = [
             {
