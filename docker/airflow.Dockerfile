@@ -2,7 +2,8 @@
 # the compose stack, with our DAGs and plugins. Tasks do not run here (a worker starts each
 # in the task image through the Docker socket proxy), so neither torch nor the ML stack is
 # installed: only Airflow, its providers, what the DAG files import to read the model
-# configs, and MLflow's client for the Models view, all at the versions requirements.lock pins.
+# configs, MLflow's client for the Models view and prometheus-client for the alert receiver's
+# metrics, all at the versions requirements.lock pins.
 FROM python:3.11.7-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -30,7 +31,7 @@ RUN pip install --no-cache-dir --constraint requirements.lock \
         apache-airflow apache-airflow-providers-celery apache-airflow-providers-docker \
         apache-airflow-providers-cncf-kubernetes \
         apache-airflow-providers-standard apache-airflow-providers-postgres asyncpg psycopg2-binary \
-        pydantic pyyaml croniter mlflow-skinny setuptools
+        pydantic pyyaml croniter mlflow-skinny prometheus-client setuptools
 
 COPY pyproject.toml README.md ./
 COPY pipelines ./pipelines

@@ -7,10 +7,14 @@
 #                     (scripts/offline_images.sh)
 #   chromium        - the headless browser the UI tests in tests/e2e/ drive through Playwright
 #                     (Playwright's own browser download needs a network the CI does not have)
+#   prometheus      - Prometheus and promtool: the alert rules checked and unit-tested, and a
+#                     real Prometheus evaluating them in tests/integration/test_alerting.py
+#   prometheus-alertmanager - the Alertmanager those alerts go through to our receiver
 # Idempotent: installs nothing when every command is already there.
 set -euo pipefail
 
-declare -A PACKAGE_OF=([docker-compose]=docker-compose [chromium]=chromium [dockerd]=docker.io [debootstrap]=debootstrap)
+declare -A PACKAGE_OF=([docker-compose]=docker-compose [chromium]=chromium [dockerd]=docker.io [debootstrap]=debootstrap
+                       [promtool]=prometheus [prometheus-alertmanager]=prometheus-alertmanager)
 
 missing=()
 for command in "${!PACKAGE_OF[@]}"; do

@@ -61,6 +61,7 @@ def _point(fs: Any, folder: str, result: dict[str, Any]) -> dict[str, Any]:
         "rows": result.get("rows", 0),
         "breached": bool(result.get("breached")),
         "champion_version": str(result.get("champion_version", "")),
+        "on_breach": result.get("on_breach", "retrain"),
         "drifted_columns": details.get("drifted_columns", []),
         "note": details.get("note", ""),
         # Only drift writes an HTML report; performance names one it never writes.

@@ -1,11 +1,12 @@
 """The alert receiver: Alertmanager's webhook, mounted by Airflow's API server at
-``/conveyor-alerts``. A firing alert with a ``model`` label starts that model's train DAG
-with the reason ``alert: <alertname>``, once per alert and day (the run id
-``alert__<alertname>__<day>``), as the monitor's own triggers do. Resolved alerts start
-nothing.
+``/conveyor-alerts`` (``/alerts``), and the monitor's latest results for Prometheus
+(``/metrics``, read by the rules in ``deploy/prometheus/``). A firing alert with a
+``model`` label starts that model's train DAG with the reason ``alert: <alertname>``, once
+per alert and day (the run id ``alert__<alertname>__<day>``), as the monitor's own
+triggers do. Resolved alerts start nothing.
 
-Alertmanager authenticates with a bearer token (``http_config.authorization`` in its
-webhook config) that must equal ``CONVEYOR_ALERT_RECEIVER_TOKEN`` in the API server's
+Alertmanager (``http_config.authorization`` in its webhook config) and Prometheus send a
+bearer token that must equal ``CONVEYOR_ALERT_RECEIVER_TOKEN`` in the API server's
 environment; without that variable the receiver refuses everything (503). Every alert of a
 notification is checked before any run starts: a payload that is not Alertmanager's, or
 that names a model the platform does not have, starts nothing."""
@@ -17,7 +18,7 @@ import os
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict
 
@@ -94,6 +95,17 @@ def create_app() -> FastAPI:
             except DagRunAlreadyExists:  # the same alert again that day
                 started.append({"dag_id": dag_id, "run_id": run_id, "started": False})
         return {"runs": started}
+
+    @app.get("/metrics", dependencies=[Depends(authenticated)])
+    def metrics() -> Response:
+        """The monitor's latest results per model and check, for Prometheus to scrape."""
+        from conveyor.dag_support import model_configs
+        from pipelines.config.load import load_platform_config
+        from pipelines.monitor.exporter import monitoring_metrics
+
+        models = [config.name for config in model_configs()]
+        body = monitoring_metrics(load_platform_config().reports_uri, models)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     return app
 
