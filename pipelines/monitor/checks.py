@@ -115,7 +115,7 @@ def send_alert(platform: PlatformConfig, result: CheckResult) -> str:
         )
     alert = {
         "labels": {"alertname": f"Conveyor{result.check.title()}Breach", "model": result.model,
-                   "check": result.check, "severity": "warning"},
+                   "check": result.check, "severity": "warning", "on_breach": "notify"},
         "annotations": {
             "summary": f"{result.model} v{result.champion_version} {result.check} {result.value:.3f}"
                        f" breached {result.threshold} as of {result.as_of}",

@@ -64,8 +64,12 @@ def test_the_alert_receiver_starts_one_retrain_per_alert_and_refuses_what_it_sho
     with airflow_api_server(conveyor_home, tmp_path, login, reserialize=True, extra_env=env) as url:
         receiver = f"{url}/conveyor-alerts/alerts"
         good = {"Authorization": f"Bearer {RECEIVER_TOKEN}"}
+        notify_only = alert("ConveyorDriftBreach", "freight_volume")
+        notify_only["labels"]["on_breach"] = "notify"  # a check in notify mode: reported, not retrained
         firing = notification(
-            alert("FreightErrorHigh", "freight_volume"), alert("Old", "freight_volume", "resolved")
+            alert("FreightErrorHigh", "freight_volume"),
+            alert("Old", "freight_volume", "resolved"),
+            notify_only,
         )
 
         assert httpx.post(receiver, json=firing).status_code == 401, "no credentials"

@@ -3,7 +3,8 @@
 (``/metrics``, read by the rules in ``deploy/prometheus/``). A firing alert with a
 ``model`` label starts that model's train DAG with the reason ``alert: <alertname>``, once
 per alert and day (the run id ``alert__<alertname>__<day>``), as the monitor's own
-triggers do. Resolved alerts start nothing.
+triggers do. Resolved alerts, and a check's breach in notify mode (label
+``on_breach="notify"``), start nothing.
 
 Alertmanager (``http_config.authorization`` in its webhook config) and Prometheus send a
 bearer token that must equal ``CONVEYOR_ALERT_RECEIVER_TOKEN`` in the API server's
@@ -59,8 +60,8 @@ def runs_to_start(notification: Notification, models: set[str], day: str) -> lis
     names no model or a model the platform does not have."""
     runs = []
     for number, alert in enumerate(notification.alerts):
-        if alert.status != "firing":
-            continue
+        if alert.status != "firing" or alert.labels.get("on_breach") == "notify":
+            continue  # resolved, or a breach its trigger only reports (on_breach: notify)
         name, model = alert.labels.get("alertname", "alert"), alert.labels.get("model")
         if model not in models:
             problem = (

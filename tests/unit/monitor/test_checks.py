@@ -112,7 +112,7 @@ def test_in_notify_mode_a_breach_is_sent_in_alertmanagers_format_and_starts_noth
     assert "sent to http://127.0.0.1" in sent.why and not quiet.should_retrain
     [[alert]] = receiver.received  # the healthy check sent nothing
     labels = {"alertname": "ConveyorDriftBreach", "model": "search_relevance", "check": "drift"}
-    assert alert["labels"] == {**labels, "severity": "warning"}
+    assert alert["labels"] == {**labels, "severity": "warning", "on_breach": "notify"}
     assert (
         alert["annotations"]["report"] == breach.report_uri
         and "0.600 breached 0.3" in alert["annotations"]["summary"]
