@@ -53,9 +53,8 @@ class ConfigCheck:
 
     @property
     def value(self) -> float:
-        return float(
-            sum(1 for line in self.diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---")
-        )
+        changed = [line for line in self.diff.splitlines() if line.startswith(("+", "-"))]
+        return float(len([line for line in changed if not line.startswith(("+++", "---"))]))
 
     @property
     def breached(self) -> bool:
