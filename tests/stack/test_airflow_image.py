@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from tests.dags.test_dag_integrity import KINDS
 from tests.stack.conftest import docker
 
 PARSE = """
@@ -20,9 +21,8 @@ def test_the_airflow_image_parses_every_dag_without_the_ml_stack(airflow_image):
     done = docker("run", "--rm", "--network", "none", "--entrypoint", "python", airflow_image, "-c", PARSE)
     parsed = json.loads(done.stdout.strip().splitlines()[-1])
     assert parsed["errors"] == {}
-    kinds = ("ingest", "train", "monitor", "rollback")
     models = ("freight_volume", "search_relevance")
-    assert parsed["dags"] == sorted(f"{model}__{kind}" for model in models for kind in kinds)
+    assert parsed["dags"] == sorted(f"{model}__{kind}" for model in models for kind in KINDS)
     assert parsed["heavy"] == []
     missing = docker(
         "run", "--rm", "--entrypoint", "python", airflow_image, "-c", "import torch", check=False
