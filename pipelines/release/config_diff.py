@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipelines.training.lineage import config_diff
+from pipelines.training.lineage import config_diff, from_tags
 from pipelines.training.train import CONFIG_ARTIFACT
 
 if TYPE_CHECKING:
@@ -25,5 +25,5 @@ def diff_from_champion(client: MlflowClient, model: str, champion: str, snapshot
     """A unified diff from the config champion version ``champion`` was trained with to
     ``snapshot`` (named ``label``); empty when they are the same."""
     found = client.get_model_version(model, champion)
-    was = f"{model}@{champion} ({found.tags.get('conveyor.config_hash', '')[:8]})"
+    was = f"{model}@{champion} ({from_tags(dict(found.tags)).get('config_hash', '')[:8]})"
     return config_diff(logged_config(client, str(found.run_id)), snapshot, was, label)

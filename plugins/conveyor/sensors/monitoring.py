@@ -58,10 +58,7 @@ class ChampionCheckSensor(BaseSensorOperator):
         if result["should_retrain"]:
             self.log.info("%s breached: %s > %s", result["check"], result["value"], result["threshold"])
             return PokeReturnValue(is_done=True, xcom_value=result)
-        why = result.get("why") or (
-            "in cooldown" if result["breached"] else f"{result['value']:.3f} within {result['threshold']}"
-        )
-        raise AirflowSkipException(f"{result['check']} of v{result['champion_version']}: {why}")
+        raise AirflowSkipException(f"{result['check']} of v{result['champion_version']}: {result['why']}")
 
     def on_kill(self) -> None:
         if self._running is not None:

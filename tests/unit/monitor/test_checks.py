@@ -4,7 +4,6 @@ the champion's MLflow run: the plot an operator looks at instead of reading JSON
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ import pytest
 
 from pipelines.errors import AlertDeliveryError, ConfigError
 from pipelines.monitor.checks import CheckResult, cooldown_active, finish_check, write_summary
+from tests.support import free_port
 
 
 def result(reports: str, day: str, value: float, breached: bool) -> CheckResult:
@@ -26,11 +26,15 @@ def result(reports: str, day: str, value: float, breached: bool) -> CheckResult:
     )  # fmt: skip
 
 
-def test_each_run_saves_its_checks_history_as_a_chart_beside_it_and_on_the_run(tmp_path):
+def champion_run(tmp_path) -> tuple[mlflow.MlflowClient, str]:
+    """A tracking store in ``tmp_path`` and a run standing in for the champion's."""
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    run_id = client.create_run(
-        client.create_experiment("m", artifact_location=str(tmp_path / "a"))
-    ).info.run_id
+    experiment = client.create_experiment("m", artifact_location=str(tmp_path / "a"))
+    return client, client.create_run(experiment).info.run_id
+
+
+def test_each_run_saves_its_checks_history_as_a_chart_beside_it_and_on_the_run(tmp_path):
+    client, run_id = champion_run(tmp_path)
     reports = str(tmp_path / "reports")
     for day, value, breached in (
         ("2024-02-10", 0.1, False),
@@ -93,10 +97,7 @@ class Receiver(ThreadingHTTPServer):
 
 
 def test_in_notify_mode_a_breach_is_sent_in_alertmanagers_format_and_starts_nothing(platform, tmp_path):
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    run_id = client.create_run(
-        client.create_experiment("m", artifact_location=str(tmp_path / "a"))
-    ).info.run_id
+    client, run_id = champion_run(tmp_path)
     reports = str(tmp_path / "reports")
     receiver = Receiver()
     notifying = platform.model_copy(update={"alert_webhook_url": receiver.url})
@@ -124,17 +125,12 @@ def test_in_notify_mode_a_breach_is_sent_in_alertmanagers_format_and_starts_noth
 
 
 def test_a_breach_that_cannot_be_sent_fails_the_check_and_keeps_its_summary(platform, tmp_path):
-    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
-    run_id = client.create_run(
-        client.create_experiment("m", artifact_location=str(tmp_path / "a"))
-    ).info.run_id
+    client, run_id = champion_run(tmp_path)
     reports = str(tmp_path / "reports")
     breach = replace(result(reports, "2024-05-12", 0.6, breached=True), on_breach="notify")
     with pytest.raises(ConfigError, match="no alert_webhook_url; set it"):
         finish_check(platform, client, run_id, breach)
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v2/alerts"
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v2/alerts"  # nothing listens there
     with pytest.raises(AlertDeliveryError, match=r"could not be sent to http://127\.0\.0\.1"):
         finish_check(platform.model_copy(update={"alert_webhook_url": nowhere}), client, run_id, breach)
     assert Path(reports, "search_relevance", "drift-2024-05-12.json").exists()
