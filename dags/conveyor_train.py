@@ -16,6 +16,8 @@ from conveyor.train_dag import (
     pulled,
     resolve_trigger_reason,
     train_schedule,
+    tune_between,
+    tuned_parameters,
 )
 
 
@@ -31,20 +33,22 @@ def build_train_dag(config):
         description=f"Train, gate, register and promote {config.name}",
     ) as dag:
         branch = choose_promotion(config.gates.require_approval)
+        datasets = step_task("features.datasets.build_datasets", *model, "-d", RUN_DAY, "--json")
+        train = step_task("training.train.train_model", *model, "-d", RUN_DAY,
+                          "--train-dataset", pulled("build_datasets", "['train']['uri']"),
+                          "--test-dataset", pulled("build_datasets", "['test']['uri']"),
+                          "--reason", pulled("resolve_trigger_reason"), "--dag-run-id", "{{ run_id }}",
+                          "--params-json", "{{ params.overrides | tojson }}", *tuned_parameters(config),
+                          "--json", gpu=True)  # fmt: skip
+        chain(resolve_trigger_reason(), step_task("features.store.apply_features", *model), datasets)
+        tune_between(datasets, train, config)
         chain(
-            resolve_trigger_reason(),
-            step_task("features.store.apply_features", *model),
-            step_task("features.datasets.build_datasets", *model, "-d", RUN_DAY, "--json"),
-            step_task("training.train.train_model", *model, "-d", RUN_DAY,
-                      "--train-dataset", pulled("build_datasets", "['train']['uri']"),
-                      "--test-dataset", pulled("build_datasets", "['test']['uri']"),
-                      "--reason", pulled("resolve_trigger_reason"), "--dag-run-id", "{{ run_id }}",
-                      "--params-json", "{{ params.overrides | tojson }}", "--json", gpu=True),
+            train,
             step_task("training.evaluate.evaluate_model", *model, *run, "--json"),
             step_task("release.gate.gate_model", *model, *run, "--json"),
             step_task("release.register.register_model", *model, *run, "--json"),
             branch,
-        )  # fmt: skip
+        )
         version = ("--version", pulled("register_model", "['version']"))
         promote_after(
             branch, step_task("release.promote.promote_model", *model, *version, *FORCED_PROMOTION), config

@@ -14,3 +14,7 @@ ColumnType = Literal["date", "string", "int", "float"]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MetricName = Literal["rmse", "mae", "mape", "ndcg_at_10", "mrr"]
+RANKING_METRICS = ("ndcg_at_10", "mrr")  # higher is better; the rest are errors

@@ -8,8 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from pipelines.config.base import ColumnType, Identifier, StrictModel
+from pipelines.config.base import RANKING_METRICS, ColumnType, Identifier, MetricName, StrictModel
 from pipelines.config.params import PARAMS_BY_TYPE
+from pipelines.config.tuning import TuningConfig
+
+__all__ = ["RANKING_METRICS", "MetricName", "ModelConfig"]
 
 
 class SourceConfig(StrictModel):
@@ -112,12 +115,6 @@ class ModelSpec(StrictModel):
 class SplitConfig(StrictModel):
     method: Literal["time"] = "time"
     test_days: int = Field(gt=0)
-
-
-MetricName = Literal["rmse", "mae", "mape", "ndcg_at_10", "mrr"]
-
-
-RANKING_METRICS = ("ndcg_at_10", "mrr")
 
 
 class GatesConfig(StrictModel):
@@ -230,6 +227,7 @@ class ModelConfig(StrictModel):
     slices: list[str] = Field(default_factory=list)
     gates: GatesConfig
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    tuning: TuningConfig | None = None
     triggers: TriggersConfig
     card: CardConfig | None = None
 
@@ -260,6 +258,7 @@ class ModelConfig(StrictModel):
         for field, metric in (
             ("gates", self.gates.metric),
             ("triggers.performance", self.triggers.performance.metric),
+            *([("tuning", self.tuning.metric)] if self.tuning else []),
         ):
             if (metric in RANKING_METRICS) != (self.ranking is not None):
                 needs = (
@@ -271,4 +270,15 @@ class ModelConfig(StrictModel):
                     f"{field}.metric {metric!r} does not fit this model: it needs {needs}"
                     + ("" if self.ranking else ", or a ranking section for a ranking metric")
                 )
+        if self.tuning:
+            self._tuning_fits()
         return self
+
+    def _tuning_fits(self) -> None:
+        assert self.tuning is not None
+        self.tuning.check_against(self.model.type, PARAMS_BY_TYPE[self.model.type])
+        metric = self.tuning.metric
+        best, better = ("maximize", "higher") if metric in RANKING_METRICS else ("minimize", "lower")
+        if self.tuning.direction != best:
+            raise ValueError(f"tuning.direction {self.tuning.direction!r} does not fit {metric}: a better"
+                             f" {metric} is {better}, so use direction: {best}")  # fmt: skip

@@ -58,6 +58,11 @@ class PlatformConfig(StrictModel):
         description="SQLAlchemy URL of a PostgreSQL database whose advisory locks serialise a"
         " model's alias moves across hosts; none: a file lock under home (one host).",
     )
+    tuning_storage_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database holding Optuna's studies, shared by every"
+        " worker's trials; none: a SQLite file under home (one host).",
+    )
     alert_webhook_url: str | None = Field(
         default=None,
         description="Where a breach of a trigger in `notify` mode is sent, in Alertmanager's"

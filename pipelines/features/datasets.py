@@ -153,16 +153,24 @@ def build_datasets(
 
 def split_by_time(frame: pd.DataFrame, config: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The last ``split.test_days`` days are the test set; everything before, training."""
+    return split_last_days(frame, config.split.test_days, "training set", "split.test_days")
+
+
+def split_last_days(
+    frame: pd.DataFrame, days: int, rest: str, setting: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frame`` before and in its last ``days`` days; raises MissingInputError when nothing is
+    before (``rest`` and ``setting`` name the part and the config field in the message)."""
     last_day = frame[EVENT_TIMESTAMP].max()
-    cutoff = last_day - timedelta(days=config.split.test_days)
-    train = frame[frame[EVENT_TIMESTAMP] <= cutoff].reset_index(drop=True)
-    test = frame[frame[EVENT_TIMESTAMP] > cutoff].reset_index(drop=True)
-    if train.empty:
+    cutoff = last_day - timedelta(days=days)
+    before = frame[frame[EVENT_TIMESTAMP] <= cutoff].reset_index(drop=True)
+    last = frame[frame[EVENT_TIMESTAMP] > cutoff].reset_index(drop=True)
+    if before.empty:
         raise MissingInputError(
-            f"the training set is empty: all {len(frame)} rows with features fall in the last"
-            f" {config.split.test_days} days (split.test_days); ingest more history first"
+            f"the {rest} is empty: all {len(frame)} rows with features fall in the last"
+            f" {days} days ({setting}); ingest more history first"
         )
-    return train, test
+    return before, last
 
 
 def cleanup_datasets(

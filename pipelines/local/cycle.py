@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -49,14 +50,22 @@ def run_training_cycle(
     as_of: date,
     trigger_reason: str,
     overrides: dict[str, Any] | None = None,
+    tune: bool = False,
 ) -> CycleResult:
-    """features -> datasets -> train -> evaluate -> gate -> register -> promote (if the gate says so)."""
+    """features -> datasets -> [tune] -> train -> evaluate -> gate -> register -> promote (if
+    the gate says so). ``tune``: the config's tuning stage first, in this process."""
     store = feature_store(platform)
     apply_features(store, config, lakehouse)
     # Target days as_of - 1 .. as_of + horizon: the gold partitions of the last horizon + 2 days.
     first_gold_day = as_of - timedelta(days=config.features.horizon_days + 1)
     materialize_features(store, config, *materialize_window(config, first_gold_day, as_of))
     train_ref, test_ref = build_datasets(lakehouse, store, config, as_of)
+    tuning = None
+    if tune:
+        from pipelines.training.tune import tune_in_process
+
+        name = f"in_process__{as_of.isoformat()}__{uuid.uuid4().hex[:8]}"  # one study a cycle
+        tuning = tune_in_process(platform, config, client, train_uri=train_ref.uri, run_name=name)
     run_id = train_model(
         platform,
         config,
@@ -67,6 +76,7 @@ def run_training_cycle(
         as_of=as_of,
         trigger_reason=trigger_reason,
         overrides=overrides,
+        tuning=tuning,
     )
     evaluated = evaluate_model(platform, config, client, lakehouse, run_id)
     decision = gate_model(platform, config, client, run_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from pipelines.models.torch_mlp import TabularMLP
 
 log = logging.getLogger("conveyor.train")
+
+# Called after each epoch with the model as it stands (anything with ``predict(frame)``) and
+# the epoch's number: tuning scores the validation split there and may stop the trial.
+EpochHook = Callable[[Any, int], None]
 
 
 @dataclass
@@ -122,9 +127,11 @@ def fit_model(
     params: BaseModel,
     *,
     home: Path | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> TrainedModel | TrainedCrossEncoder:
     """Fit the config's model type on ``train``; resumes from ``checkpoints``. ``home`` is
-    the platform home, under which a pretrained encoder's ``weights/`` live.
+    the platform home, under which a pretrained encoder's ``weights/`` live; ``on_epoch`` is
+    called after each epoch with the model so far.
 
     Raises MissingInputError for an empty training set (or missing base weights).
     """
@@ -146,13 +153,18 @@ def fit_model(
             config.model.seed,
             checkpoints,
             folder,
+            on_epoch=on_epoch,
         )
     assert isinstance(params, TorchMLPParams)
-    return train_tabular(config, train, checkpoints, params)
+    return train_tabular(config, train, checkpoints, params, on_epoch)
 
 
 def train_tabular(
-    config: ModelConfig, train: pd.DataFrame, checkpoints: Path, params: TorchMLPParams
+    config: ModelConfig,
+    train: pd.DataFrame,
+    checkpoints: Path,
+    params: TorchMLPParams,
+    on_epoch: EpochHook | None = None,
 ) -> TrainedModel:
     """Fit preprocessing and the MLP on ``train``."""
     from pipelines.models.preprocessing import Preprocessor
@@ -168,5 +180,8 @@ def train_tabular(
         params,
         config.model.seed,
         checkpoints,
+        on_epoch=(lambda network, epoch: on_epoch(TrainedModel(preprocessor, network, params, []), epoch))
+        if on_epoch
+        else None,
     )
     return TrainedModel(preprocessor, network.cpu(), params, state.history, state.resumed_from)

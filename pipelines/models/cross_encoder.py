@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
+    from pipelines.models import EpochHook
+
 PREDICT_BATCH = 256
 
 
@@ -138,6 +140,7 @@ def fit_cross_encoder(
     checkpoints: Path,
     weights_folder: Path,
     device: torch.device | None = None,
+    on_epoch: EpochHook | None = None,
 ) -> TrainedCrossEncoder:
     """Fine-tune the encoder in ``weights_folder`` with a fresh head on ``train``; resumes from the
     newest checkpoint in ``checkpoints``.
@@ -166,7 +169,12 @@ def fit_cross_encoder(
     )
     seed_everything(seed)
     network = CrossEncoderNet(encoder, len(numeric)).to(device)
-    state = fine_tune(network, batches, params, seed, checkpoints, device)
+
+    def scored(epoch: int) -> None:
+        assert on_epoch is not None
+        on_epoch(TrainedCrossEncoder(tokenizer, network, preprocessor, text_columns, params, []), epoch)
+
+    state = fine_tune(network, batches, params, seed, checkpoints, device, scored if on_epoch else None)
     return TrainedCrossEncoder(
         tokenizer, network.cpu().eval(), preprocessor, text_columns, params, state.history, state.resumed_from
     )

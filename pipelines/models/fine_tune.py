@@ -23,6 +23,7 @@ from pipelines.models.text_pairs import length_bucketed_batches
 from pipelines.models.torch_mlp import TrainingState, _save_checkpoint, latest_checkpoint
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from torch.optim.lr_scheduler import LambdaLR
@@ -42,9 +43,11 @@ def fine_tune(
     seed: int,
     checkpoints: Path,
     device: torch.device,
+    on_epoch: Callable[[int], None] | None = None,
 ) -> TrainingState:
     """Train ``network`` (already on ``device``) on every row of ``batches`` for ``params.epochs``,
-    resuming from the newest checkpoint in ``checkpoints``; writes one checkpoint an epoch."""
+    resuming from the newest checkpoint in ``checkpoints``; writes one checkpoint an epoch, then
+    calls ``on_epoch(epoch)``."""
     lengths = batches.encoded.lengths()
     optimizer, schedule = _optimizer(network, params, math.ceil(len(lengths) / params.batch_size))
     state = _resume(checkpoints, network, optimizer, schedule, device, params.epochs)
@@ -84,6 +87,8 @@ def fine_tune(
                 "history": state.history,
             },
         )
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
     return state
 
 

@@ -13,13 +13,16 @@ import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from pipelines.config.params import TorchMLPParams
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger("conveyor.train")
 
@@ -95,8 +98,10 @@ def fit(
     seed: int,
     checkpoints: Path,
     device: torch.device | None = None,
+    on_epoch: Callable[[TabularMLP, int], None] | None = None,
 ) -> tuple[TabularMLP, TrainingState]:
-    """Train on the given arrays, resuming from the newest checkpoint in ``checkpoints``."""
+    """Train on the given arrays, resuming from the newest checkpoint in ``checkpoints``;
+    ``on_epoch(model, epoch)`` after each epoch (tuning scores it there, and may stop it)."""
     device = device or pick_device()
     seed_everything(seed)
     model = TabularMLP(numeric.shape[1], cardinalities, params).to(device)
@@ -160,6 +165,8 @@ def fit(
                 "history": state.history,
             },
         )
+        if on_epoch is not None:
+            on_epoch(model, epoch + 1)
     return model, state
 
 

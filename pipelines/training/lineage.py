@@ -33,6 +33,7 @@ LINEAGE_FIELDS = (
     "predictions_dataset_digest",
     "validation_results",
     "validation_results_digest",
+    "tuning",
     "trigger_reason",
     "dag_run_id",
     "training_run_id",

@@ -72,18 +72,20 @@ def train_model(
     trigger_reason: str,
     dag_run_id: str | None = None,
     overrides: dict[str, Any] | None = None,
+    tuning: dict[str, Any] | None = None,
     checkpoints: Path | None = None,
 ) -> str:
     """Train on ``train_uri`` and log the run; returns the MLflow run id.
 
-    Checkpoints go to ``checkpoints`` (default: a folder keyed by config and data), so a
+    ``tuning`` is ``finish_tuning``'s result: its parameters apply, and ``overrides`` over
+    them. Checkpoints go to ``checkpoints`` (default: a folder keyed by config and data), so a
     killed and retried training resumes where it stopped.
     """
     import mlflow
     from mlflow.data.pandas_dataset import from_pandas
 
     source_hash = config_hash(config)  # the repository's config, before this run's overrides
-    config = with_overrides(config, overrides)
+    config = with_overrides(config, {**(tuning or {}).get("params", {}), **(overrides or {})})
     params = resolve_params(config)
     train_ref, train_frame = dataset_ref("train", train_uri)
     test_ref, test_frame = dataset_ref("test", test_uri)
@@ -112,6 +114,7 @@ def train_model(
         "test_dataset_digest": test_ref.digest,
         "validation_results": f"{len(validations)} results, latest {(validations or ['none'])[-1]}",
         "validation_results_digest": digest_of(validations),
+        "tuning": tuning_record(tuning),
         "trigger_reason": trigger_reason,
         "dag_run_id": dag_run_id or os.environ.get("AIRFLOW_CTX_DAG_RUN_ID", ""),
     }
@@ -152,6 +155,14 @@ def train_model(
         mlflow.set_tag(f"{TAG}model_uri", model_uri)
     log.info("logged run %s", run_id)
     return run_id
+
+
+def tuning_record(tuning: dict[str, Any] | None) -> str:
+    """The lineage's word on tuning: "none", or its study, parent run, result and parameters."""
+    if not tuning:
+        return "none"
+    kept = ("study", "tuning_run_id", "metric", "baseline_value", "best_value", "params", "trials")
+    return json.dumps({key: tuning.get(key) for key in kept}, sort_keys=True, default=str)
 
 
 def close_abandoned_runs(client: MlflowClient, experiment: str, key: str) -> None:

@@ -42,14 +42,22 @@ def registered_versions(model: str) -> tuple[list[str], str | None]:
 
 
 def train_params(config: ModelConfig) -> dict[str, Param]:
-    """The retrain form: why, which hyperparameters to change, and whether to force."""
+    """The retrain form: why, whether to tune first (a config with tuning), which
+    hyperparameters to change, and whether to force."""
     allowed = ", ".join(config.model.params)
+    tune = {} if config.tuning is None else {
+        "tune": Param(config.tuning.enabled, type="boolean", title="Tune hyperparameters first",
+                      description=f"Run {config.tuning.trials} Optuna trials on a validation split before"
+                                  " training, and train with the best parameters when they beat the config's."
+                                  " Overrides below still apply over them."),
+    }  # fmt: skip
     return {
         "reason": Param("manual", type="string", minLength=1, maxLength=REASON_LIMIT, title="Reason",
                         description="Why you are retraining; recorded in the model version's lineage."),
         "overrides": Param({}, type="object", **overrides_schema(config), title="Hyperparameter overrides",
                            description=f'Changes to the config\'s hyperparameters for this run only, e.g. '
                                        f'{{"epochs": 12}}; the config sets {allowed}.'),
+        **tune,
         "force_promote": Param(False, type="boolean", title="Force promotion",
                                description="Promote even if the gates say no. Needs who and why below."),
         # Optional: the form sends an empty field as null, which a plain "string" refuses.

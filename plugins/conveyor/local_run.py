@@ -36,6 +36,9 @@ def main() -> None:
         )
         states = {ti.task_id: str(ti.state) for ti in instances}
         tries = {ti.task_id: ti.try_number for ti in instances}
+        mapped: dict[str, dict[int, str]] = {}  # a mapped task's instances, by map index
+        for ti in instances.filter(TaskInstance.map_index >= 0):
+            mapped.setdefault(ti.task_id, {})[ti.map_index] = str(ti.state)
         others = [
             {"dag_id": r.dag_id, "run_id": r.run_id, "conf": r.conf, "state": str(r.state),
              "logical_date": r.logical_date.isoformat() if r.logical_date else None}
@@ -46,6 +49,7 @@ def main() -> None:
         "run_id": run.run_id,
         "tasks": states,
         "tries": tries,
+        "mapped": mapped,
         "others": others,
     }
     print(json.dumps(outcome, default=str))

@@ -1,6 +1,7 @@
-"""The train DAG's pieces between its steps: its schedule, why a run runs, the branch after
-the gate (through a human's approval when the config asks for one), and the templates
-that hand one step's result to the next. Imports nothing heavy."""
+"""The train DAG's pieces between its steps: its schedule, why a run runs, the tuning stage
+when the config has one, the branch after the gate (through a human's approval when the
+config asks for one), and the templates that hand one step's result to the next. Imports
+nothing heavy."""
 
 from __future__ import annotations
 
@@ -66,6 +67,46 @@ def resolve_trigger_reason(dag_run: Any = None, params: Any = None) -> str:
     # The Task SDK's run type is an enum whose str() is "DagRunType.SCHEDULED": use its value.
     run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
     return trigger_reason(str(run_type), params["reason"])
+
+
+@task.branch
+def choose_tuning(params: Any = None) -> str:
+    return "create_study" if params["tune"] else "skip_tuning"
+
+
+def tuned_parameters(config: ModelConfig) -> tuple[str, ...]:
+    """train_model's argument for the tuning stage's result (null when the run skipped it)."""
+    if config.tuning is None:
+        return ()
+    return ("--tuning-json", "{{ ti.xcom_pull(task_ids='finish_tuning') | tojson }}")
+
+
+def tune_between(datasets: BaseOperator, train: BaseOperator, config: ModelConfig) -> None:
+    """Wire ``datasets >> train``, with the tuning stage between when the config has one:
+    a study, its trials as one mapped task (``workers`` at a time, slot 0 the config's own
+    parameters), the best parameters; the form's ``tune`` switch skips it for a run."""
+    if config.tuning is None:
+        datasets >> train
+        return
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import TriggerRule
+
+    from conveyor.operators.step import step_task
+
+    model, study = ("-m", config.name), ("--study", pulled("create_study", "['study']"))
+    start = step_task("training.tune.create_study", *model, "--dag-run-id", "{{ run_id }}", "--json")
+    # Trials train, so they go where training goes (the GPU queue), but share the device rather
+    # than wait for the one-slot gpu pool: a trial is small and several run at once.
+    trials = step_task("training.tune.tune_trial", *model, *study,
+                       "--train-dataset", pulled("build_datasets", "['train']['uri']"), "--json",
+                       gpu=True, pool="default_pool", max_active_tis_per_dagrun=config.tuning.workers,
+                       mapped_over=[("--slot", str(n)) for n in range(config.tuning.trials + 1)])  # fmt: skip
+    finish = step_task("training.tune.finish_tuning", *model, *study, "--json")
+    skip_tuning = EmptyOperator(task_id="skip_tuning")
+    datasets >> choose_tuning() >> [start, skip_tuning]
+    start >> trials >> finish >> train
+    skip_tuning >> train
+    train.trigger_rule = TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS  # after either branch
 
 
 @task.branch

@@ -118,17 +118,25 @@ FORWARDED = (
 )
 
 
-def step_task(step: str, *arguments: str, gpu: bool = False, **kwargs: Any) -> BaseOperator:
+def step_task(
+    step: str,
+    *arguments: str,
+    gpu: bool = False,
+    mapped_over: list[tuple[str, ...]] | None = None,
+    **kwargs: Any,
+) -> Any:
     """The task that runs ``step`` (``<stage>.<module>.<function>``, see conveyor.steps) with
-    ``arguments``, in the configured execution mode; its task id is the function's name."""
+    ``arguments``, in the configured execution mode; its task id is the function's name.
+    ``mapped_over``: a mapped task, one instance a tuple of further arguments."""
     mode = execution_mode()
     task_id, command = step_name(step), step_command(step, arguments)
+    commands = [[*command, *extra] for extra in mapped_over] if mapped_over is not None else None
     if gpu:
         kwargs.setdefault("pool", "gpu")  # one slot: two trainings never share a GPU
         # Celery's workers on a GPU host listen on this queue (LocalExecutor ignores it).
         kwargs.setdefault("queue", os.environ.get("CONVEYOR_GPU_QUEUE", "gpu"))
     if mode == "local":
-        task: BaseOperator = ConveyorStepOperator(task_id=task_id, arguments=command, **kwargs)
+        task: Any = _operator(ConveyorStepOperator, task_id, "arguments", command, commands, kwargs)
     else:
         image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
         environment: dict[str, str] = {
@@ -136,22 +144,41 @@ def step_task(step: str, *arguments: str, gpu: bool = False, **kwargs: Any) -> B
             "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
         }
         build = _docker_task if mode == "docker" else _pod_task
-        task = build(task_id, command, image, environment, gpu, **kwargs)
+        task = build(task_id, command, commands, image, environment, gpu, **kwargs)
     task.step = step  # read by tests/dags: the task's function
     return task
 
 
+def _operator(
+    cls: type[BaseOperator],
+    task_id: str,
+    field: str,
+    command: list[str],
+    commands: list[list[str]] | None,
+    kwargs: dict[str, Any],
+) -> Any:
+    """``cls`` running ``command`` in its ``field``, or mapped: one instance a command of ``commands``."""
+    if commands is None:
+        return cls(task_id=task_id, **{field: command, **kwargs})
+    return cls.partial(task_id=task_id, **kwargs).expand(**{field: commands})
+
+
 def _docker_task(
-    task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
-) -> BaseOperator:
+    task_id: str,
+    arguments: list[str],
+    mapped: list[list[str]] | None,
+    image: str,
+    environment: dict[str, str],
+    gpu: bool,
+    **kwargs: Any,
+) -> Any:
     from docker.types import DeviceRequest, Mount
 
     from conveyor.operators.docker_step import ConveyorDockerOperator
 
-    return ConveyorDockerOperator(
-        task_id=task_id,
+    # The image's entrypoint is `conveyor`: the command is the step's arguments.
+    return _operator(ConveyorDockerOperator, task_id, "command", arguments, mapped, dict(
         image=image,
-        command=arguments,  # the image's entrypoint is `conveyor`
         docker_url=os.environ.get("CONVEYOR_DOCKER_URL", "tcp://docker-socket-proxy:2375"),
         environment=environment,
         # Addresses and credentials of the stack, from the worker's environment: private, so
@@ -164,25 +191,29 @@ def _docker_task(
         mount_tmp_dir=False,
         xcom_all=True,  # every line: the step's JSON may come before a log line on stderr
         **kwargs,
-    )
+    ))  # fmt: skip
 
 
 def _pod_task(
-    task_id: str, arguments: list[str], image: str, environment: dict[str, str], gpu: bool, **kwargs: Any
-) -> BaseOperator:
+    task_id: str,
+    arguments: list[str],
+    mapped: list[list[str]] | None,
+    image: str,
+    environment: dict[str, str],
+    gpu: bool,
+    **kwargs: Any,
+) -> Any:
     from kubernetes.client import models as k8s
 
     from conveyor.operators.pod_step import ConveyorPodOperator
 
     claim = os.environ.get("CONVEYOR_STATE_CLAIM", "conveyor-state")
     secret = os.environ.get("CONVEYOR_TASK_SECRET", "conveyor-env")
-    return ConveyorPodOperator(
-        task_id=task_id,
+    return _operator(ConveyorPodOperator, task_id, "arguments", arguments, mapped, dict(
         name=task_id.replace("_", "-"),
         namespace=os.environ.get("CONVEYOR_NAMESPACE", "conveyor"),
         image=image,
         cmds=["conveyor"],
-        arguments=arguments,
         env_vars={**environment, "CONVEYOR_RESULT_FILE": RESULT_FILE},
         # Addresses and credentials from a Kubernetes Secret, never from the DAG.
         env_from=[k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name=secret))],
@@ -198,4 +229,4 @@ def _pod_task(
         get_logs=True,
         on_finish_action="delete_succeeded_pod",
         **kwargs,
-    )
+    ))  # fmt: skip
