@@ -22,8 +22,7 @@ from conveyor.train_dag import (
 
 
 def build_train_dag(config):
-    model = ("-m", config.name)
-    run = ("--run-id", pulled("train_model", "['run_id']"))
+    model, run = ("-m", config.name), ("--run-id", pulled("train_model", "['run_id']"))
     with model_dag(
         config,
         "train",

@@ -81,7 +81,10 @@ def test_every_task_resolves_to_its_step_function_in_one_hop(bag):
             command = STEP_COMMANDS[task.step]
             assert command in commands, f"{where}: no `conveyor {' '.join(command)}`"
             # A sensor builds its step's task at each poke, from the step and its arguments.
-            arguments = getattr(task, "arguments", None) or step_command(task.step, task.step_arguments)
+            if type(task).__name__ == "MappedOperator":  # one command an instance: check the first
+                arguments = task.expand_input.value["arguments"][0]
+            else:
+                arguments = getattr(task, "arguments", None) or step_command(task.step, task.step_arguments)
             assert arguments[: len(command)] == list(command), where
             used.add(task.step)
     assert used == set(STEP_COMMANDS), f"steps no DAG runs: {set(STEP_COMMANDS) - used}"

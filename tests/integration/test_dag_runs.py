@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -10,8 +12,9 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from pipelines.config.load import load_model_config, load_platform_config
+from pipelines.config.load import REPO_ROOT, load_model_config, load_platform_config
 from pipelines.features.datasets import publish_dataset
 from pipelines.lakehouse.storage import Lakehouse, PartitionKey
 from pipelines.local.airflow import run_dag
@@ -46,11 +49,40 @@ def test_train_dag_makes_a_champion_and_records_why_it_ran(airflow_env, model_ho
     assert outcome["state"] == "success", outcome
     assert outcome["tasks"]["promote_model"] == "success"
     assert outcome["tasks"]["keep_champion"] == "skipped"
+    assert (outcome["tasks"]["skip_tuning"], outcome["tasks"]["create_study"]) == ("success", "skipped"), (
+        "the config's tuning is off by default"
+    )
     client = mlflow_client(load_platform_config())
     assert alias_version(client, "freight_volume", CHAMPION) == "1"
     record = read_lineage(client, "freight_volume@champion")["lineage"]
     assert record["trigger_reason"] == "alert: FreightErrorHigh"
     assert record["dag_run_id"] == outcome["run_id"]
+    assert record["tuning"] == "none"
+
+
+def test_the_forms_tune_switch_runs_the_trials_as_a_mapped_task_and_trains_with_the_best(
+    airflow_env, model_home, tmp_path
+):
+    configs = tmp_path / "configs"
+    shutil.copytree(REPO_ROOT / "configs", configs)
+    model_file = configs / "models" / "freight_volume.yaml"
+    raw = yaml.safe_load(model_file.read_text())
+    raw["tuning"].update(trials=2, startup_trials=2)  # small: the mapping is the point here
+    model_file.write_text(yaml.safe_dump(raw))
+    env = {**airflow_env, "CONVEYOR_CONFIG_DIR": str(configs)}
+
+    outcome = run_dag(env, "freight_volume__train", "2024-04-30", {"tune": True})
+
+    assert outcome["state"] == "success", outcome
+    assert outcome["tasks"]["skip_tuning"] == "skipped"
+    assert outcome["mapped"]["tune_trial"] == {"0": "success", "1": "success", "2": "success"}, outcome
+    client = mlflow_client(load_platform_config())
+    record = read_lineage(client, "freight_volume@champion")["lineage"]
+    tuning = json.loads(record["tuning"])
+    assert tuning["study"] == f"freight_volume__{outcome['run_id']}"
+    assert tuning["baseline_value"] > 0 and sum(tuning["trials"].values()) == 2
+    params = client.get_run(record["training_run_id"]).data.params
+    assert all(yaml.safe_load(params[f"param.{k}"]) == v for k, v in tuning["params"].items())
 
 
 def test_cleanup_dag_deletes_what_nothing_refers_to_and_waits_while_a_training_is_in_flight(

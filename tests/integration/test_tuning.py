@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def test_trials_judge_on_the_training_sets_last_days_never_the_test_set(model_ho
 
 
 def test_trials_on_two_workers_at_once_share_one_study_in_postgresql(
-    model_home: Path, postgres_url: str, tmp_path
+    model_home: Path, postgres_url: str, tmp_path: Path, monkeypatch
 ):
     configs = tmp_path / "configs"
     shutil.copytree(REPO_ROOT / "configs", configs)
@@ -98,30 +99,27 @@ def test_trials_on_two_workers_at_once_share_one_study_in_postgresql(
     local.write_text(local.read_text().replace(
         "tuning_storage_url: sqlite:///${CONVEYOR_HOME}/tuning.db", f"tuning_storage_url: {postgres_url}"
     ))  # fmt: skip
-    env = {**os.environ, "CONVEYOR_CONFIG_DIR": str(configs)}
-    os.environ["CONVEYOR_CONFIG_DIR"] = str(configs)
-    try:
-        platform, config = load_platform_config(), load_model_config("freight_volume")
-        assert platform.tuning_storage_url == postgres_url
-        client, lakehouse = mlflow_client(platform), Lakehouse(platform.lakehouse_uri)
-        store = feature_store(platform)
-        apply_features(store, config, lakehouse)
-        train, _ = build_datasets(lakehouse, store, config, TRAINED_AS_OF)
-        study = create_study(platform, config, client, dag_run_id="two_workers")["study"]
+    monkeypatch.setenv("CONVEYOR_CONFIG_DIR", str(configs))
+    env = dict(os.environ)
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    assert platform.tuning_storage_url == postgres_url
+    client, lakehouse = mlflow_client(platform), Lakehouse(platform.lakehouse_uri)
+    store = feature_store(platform)
+    apply_features(store, config, lakehouse)
+    train, _ = build_datasets(lakehouse, store, config, TRAINED_AS_OF)
+    study = create_study(platform, config, client, dag_run_id="two_workers")["study"]
 
-        def worker(slots: list[int]) -> subprocess.Popen:
-            script = "; ".join(
-                f"subprocess.run([sys.executable, '-m', 'pipelines', 'tune', 'trial', '-m', 'freight_volume',"
-                f" '--study', '{study}', '--slot', '{slot}', '--train-dataset', '{train.uri}'], check=True)"
-                for slot in slots
-            )
-            return subprocess.Popen([sys.executable, "-c", f"import subprocess, sys; {script}"], env=env)
+    def worker(slots: list[int]) -> subprocess.Popen:
+        """One worker: its slots one after another, as a worker takes mapped task instances."""
+        trial = [sys.executable, "-m", "pipelines", "tune", "trial", "-m", "freight_volume", "--study", study]
+        script = " && ".join(
+            shlex.join([*trial, "--slot", str(s), "--train-dataset", train.uri]) for s in slots
+        )
+        return subprocess.Popen(["bash", "-c", script], env=env)
 
-        workers = [worker([0, 1, 3]), worker([2, 4])]
-        assert [w.wait(timeout=900) for w in workers] == [0, 0]
-        result = finish_tuning(platform, config, client, study=study)
-    finally:
-        del os.environ["CONVEYOR_CONFIG_DIR"]
+    workers = [worker([0, 1, 3]), worker([2, 4])]
+    assert [w.wait(timeout=900) for w in workers] == [0, 0]
+    result = finish_tuning(platform, config, client, study=study)
 
     trials = optuna.load_study(study_name=study, storage=postgres_url).get_trials()
     assert sorted(t.user_attrs["slot"] for t in trials) == [1, 2, 3, 4]

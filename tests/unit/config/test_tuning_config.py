@@ -45,4 +45,3 @@ def test_a_search_space_that_does_not_fit_the_model_type_is_refused_at_load(chan
     with pytest.raises(ConfigError) as caught:
         parse_model_config(raw, MODEL_FILE)
     assert re.search(expected, str(caught.value)), str(caught.value)
-
