@@ -40,9 +40,11 @@ def main() -> None:
         for ti in instances.filter(TaskInstance.map_index >= 0):
             mapped.setdefault(ti.task_id, {})[ti.map_index] = str(ti.state)
         spans: dict[str, list[str]] = {}  # first start and last end of each task's instances
-        for ti in instances.filter(TaskInstance.start_date.isnot(None), TaskInstance.end_date.isnot(None)):
-            start, end = spans.get(ti.task_id, [ti.start_date.isoformat(), ti.end_date.isoformat()])
-            spans[ti.task_id] = [min(start, ti.start_date.isoformat()), max(end, ti.end_date.isoformat())]
+        for ti in instances:
+            if ti.start_date and ti.end_date:
+                began, ended = ti.start_date.isoformat(), ti.end_date.isoformat()
+                start, end = spans.get(ti.task_id, [began, ended])
+                spans[ti.task_id] = [min(start, began), max(end, ended)]
         others = [
             {"dag_id": r.dag_id, "run_id": r.run_id, "conf": r.conf, "state": str(r.state),
              "logical_date": r.logical_date.isoformat() if r.logical_date else None}
