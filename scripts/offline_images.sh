@@ -8,6 +8,8 @@
 #   postgres:*-bookworm               Debian's PostgreSQL 15, the official entrypoint's contract
 #   redis:*-bookworm                  Debian's Redis 7.0
 #   tecnativa/docker-socket-proxy:*   Debian's HAProxy with the same allow-list variables
+#   prom/prometheus:*                 Debian's Prometheus 2.42
+#   prom/alertmanager:*               Debian's Alertmanager 0.25
 # usage: scripts/offline_images.sh IMAGE...   (as root: debootstrap needs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +50,8 @@ for image in "$@"; do
     postgres:*-bookworm) stand_in "$image" postgres.Dockerfile ;;
     redis:*-bookworm) stand_in "$image" redis.Dockerfile ;;
     tecnativa/docker-socket-proxy:*) stand_in "$image" socket-proxy.Dockerfile ;;
+    prom/prometheus:*) stand_in "$image" prometheus.Dockerfile ;;
+    prom/alertmanager:*) stand_in "$image" alertmanager.Dockerfile ;;
     *) echo "no stand-in is known for $image" >&2; exit 1 ;;
   esac
 done

@@ -95,11 +95,11 @@ def tune_between(datasets: BaseOperator, train: BaseOperator, config: ModelConfi
 
     model, study = ("-m", config.name), ("--study", pulled("create_study", "['study']"))
     start = step_task("training.tune.create_study", *model, "--dag-run-id", "{{ run_id }}", "--json")
-    # Trials train, so they go where training goes (the GPU queue), but share the device rather
-    # than wait for the one-slot gpu pool: a trial is small and several run at once.
+    # Trials are many small trainings meant to run side by side: on the default queue's
+    # workers (CPU), not one at a time through the gpu queue's one-slot pool.
     trials = step_task("training.tune.tune_trial", *model, *study,
                        "--train-dataset", pulled("build_datasets", "['train']['uri']"), "--json",
-                       gpu=True, pool="default_pool", max_active_tis_per_dagrun=config.tuning.workers,
+                       max_active_tis_per_dagrun=config.tuning.workers,
                        mapped_over=[("--slot", str(n)) for n in range(config.tuning.trials + 1)])  # fmt: skip
     finish = step_task("training.tune.finish_tuning", *model, *study, "--json")
     skip_tuning = EmptyOperator(task_id="skip_tuning")

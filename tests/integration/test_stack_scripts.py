@@ -24,7 +24,7 @@ SERVICES = ("airflow", "mlflow", "feast", "serving")
 
 def test_make_secrets_writes_every_secret_once_privately(tmp_path):
     sys.path.insert(0, str(REPO / "scripts"))
-    from make_secrets import SECRETS
+    from make_secrets import SECRET_FILES, SECRETS, SECRETS_DIR
 
     env_file = tmp_path / ".env"
     run = [sys.executable, str(REPO / "scripts" / "make_secrets.py"), "--env-file", str(env_file)]
@@ -32,6 +32,12 @@ def test_make_secrets_writes_every_secret_once_privately(tmp_path):
     values = dict(
         line.split("=", 1) for line in env_file.read_text().splitlines() if not line.startswith("#")
     )
+    # The secrets Prometheus and Alertmanager read as files: beside .env, only its owner gets in.
+    folder = Path(values.pop(SECRETS_DIR))
+    assert folder == tmp_path / ".secrets" and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {name: (folder / name).read_text() for name in SECRET_FILES} == {
+        name: values[variable] for name, variable in SECRET_FILES.items()
+    }
     assert set(values) == set(SECRETS) and len(set(values.values())) == len(SECRETS)
     assert all(len(v) >= 32 for v in values.values())
     Fernet(values["AIRFLOW_FERNET_KEY"].encode())  # a valid key
@@ -45,7 +51,7 @@ def test_make_secrets_writes_every_secret_once_privately(tmp_path):
     added = subprocess.run(run, check=True, capture_output=True, text=True)
     assert "added the secrets it lacked: AIRFLOW_BROKER_PASSWORD" in added.stdout
     topped_up = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
-    assert set(topped_up) == set(SECRETS) and all(
+    assert set(topped_up) == {*SECRETS, SECRETS_DIR} and all(
         topped_up[k] == values[k] for k in values if k != "AIRFLOW_BROKER_PASSWORD"
     )
     assert len(topped_up["AIRFLOW_BROKER_PASSWORD"]) >= 32

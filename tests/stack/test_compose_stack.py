@@ -5,10 +5,13 @@ registry answers) with two Celery workers on the default queue and one on the gp
 The nightly schedule fires by itself; a retrain asked through Airflow's REST API with a
 login is gated; every step is a container of the task image started through the socket
 proxy; the champion's lineage names this checkout's commit; serving answers with the token
-only; a new day is ingested and the monitor DAG judges what was served. Then faults, each
-with nothing lost: a worker killed mid-task, the training container killed mid-training,
-PostgreSQL restarted during the run; and `make down && make up` keeps champion, registry,
-prediction log and lakehouse."""
+only; Prometheus scrapes it and the monitor's results, with Alertmanager beside it; a new
+day is ingested and the monitor DAG judges what was served. Then faults, each with nothing
+lost: a worker killed mid-task, the training container killed mid-training, PostgreSQL
+restarted during the run; and `make down && make up` keeps champion, registry, prediction
+log and lakehouse. Last, a retrain tunes first (its trials mapped over the workers, one
+study in PostgreSQL), and an alert sent to Alertmanager starts a retrain through the
+alert receiver."""
 
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from pipelines.samples.traffic import gold_instances, send
 from tests.stack.conftest import REPO, built, docker
 
 AIRFLOW, MLFLOW, SERVING = "http://127.0.0.1:8080", "http://127.0.0.1:5000", "http://127.0.0.1:8081"
+PROMETHEUS, ALERTMANAGER = "http://127.0.0.1:9090", "http://127.0.0.1:9093"
 # The stack's images that are not ours: pulled, or stand-ins built where no registry answers.
 BASES = sorted(
     {s["image"] for s in yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"].values()}
@@ -267,6 +271,18 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     view = api.get("/conveyor/api/models/freight_volume")
     assert view.status_code == 200 and view.json()["champion"]["version"] == champion["version"], view.text
 
+    # -- Prometheus scrapes serving and the monitor's results, and alerts its Alertmanager. --
+    def scraped() -> bool:
+        targets = httpx.get(f"{PROMETHEUS}/api/v1/targets").json()["data"]["activeTargets"]
+        up = {(t["labels"]["job"], t["labels"].get("model", "")) for t in targets if t["health"] == "up"}
+        return {("conveyor-monitor", ""), ("conveyor-serving", "freight_volume")} <= up
+
+    wait_until("Prometheus's scrapes (with the compose secrets' tokens)", scraped, 180, env_file)
+    assert httpx.get(f"{PROMETHEUS}/api/v1/rules").json()["data"]["groups"], (
+        "deploy/prometheus/rules.yml loaded"
+    )
+    assert httpx.get(f"{PROMETHEUS}/api/v1/alertmanagers").json()["data"]["activeAlertmanagers"]
+
     # -- A new day lands and is ingested, step by step in containers, into gold and Feast. ---
     # (a batch's logical date is the day after its service day)
     conveyor(env_file, "generate", "-m", "freight_volume", "--start", "2024-04-30", "--days", "1")
@@ -318,6 +334,27 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     assert again.status_code == 200 and again.json()["predictions"] == before["answer"], again.text
     assert prediction_rows() >= logged > 0
     assert "2024-05-01" in conveyor(env_file, "/var/lib/conveyor/lakehouse/gold/freight", entrypoint="ls")
+
+    # -- A retrain that tunes first: its trials are one mapped task over the two workers. ----
+    tuned = finished_run(
+        api, TRAIN, trigger(api, TRAIN, "2024-05-02T00:00:00Z", {"reason": "tuned", "tune": True}), env_file
+    )
+    assert tuned["state"] == "success" and tuned["tasks"]["finish_tuning"] == "success", tuned
+    challenger = version_tags("challenger")
+    tuning = json.loads(challenger["conveyor.tuning"])
+    assert challenger["conveyor.trigger_reason"] == "tuned" and tuning["study"].startswith("freight_volume__")
+    assert sum(tuning["trials"].values()) == load_model_config("freight_volume").tuning.trials, tuning
+
+    # -- An alert sent to Alertmanager reaches the receiver, which starts a retrain. -------
+    alert = {"labels": {"alertname": "StackTestAlert", "model": "freight_volume", "severity": "page"}}
+    assert httpx.post(f"{ALERTMANAGER}/api/v2/alerts", json=[alert]).status_code == 200
+
+    def alert_run() -> list[dict]:
+        runs = api.get(f"/api/v2/dags/{TRAIN}/dagRuns").json()["dag_runs"]
+        return [r for r in runs if r["dag_run_id"].startswith("alert__StackTestAlert__")]
+
+    wait_until("the alert's retrain", lambda: bool(alert_run()), 180, env_file)
+    assert alert_run()[0]["conf"]["reason"] == "alert: StackTestAlert"
 
 
 def service_containers(service: str) -> dict[str, str]:

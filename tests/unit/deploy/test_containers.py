@@ -22,7 +22,7 @@ from pipelines.cli import app
 
 REPO = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO / "scripts"))
-from make_secrets import SECRETS  # noqa: E402
+from make_secrets import SECRETS, SECRETS_DIR  # noqa: E402
 
 COMPOSE_TEXT = (REPO / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
@@ -45,7 +45,7 @@ def test_every_image_we_build_has_its_dockerfile_and_stage_and_every_other_is_pi
             assert target is None or re.search(rf"^FROM .+ AS {target}$", dockerfile, re.M), name
             assert service["image"].startswith("conveyor/"), f"{name}: our images are conveyor/*"
         else:
-            assert re.fullmatch(r"[\w./-]+:\d+\.\d+(\.\d+)?[\w.-]*", service["image"]), (
+            assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+(\.\d+)?[\w.-]*", service["image"]), (
                 f"{name}: pin the image"
             )
 
@@ -106,10 +106,10 @@ def test_compose_refuses_to_start_without_each_secret_and_needs_nothing_else():
         if rest.startswith(":-"):
             assert name not in SECRETS and not re.search("PASSWORD|SECRET|KEY|TOKEN", name), name
             continue
-        assert name in SECRETS, f"compose reads {name}, which `make secrets` does not write"
+        assert name in {*SECRETS, SECRETS_DIR}, f"compose reads {name}, which `make secrets` does not write"
         assert rest.startswith(":?") and "make secrets" in rest, f"${{{name}}} must fail loudly when unset"
     secrets_read = {name for name, rest in references if not rest.startswith(":-")}
-    assert secrets_read == set(SECRETS), "every generated secret is used"
+    assert secrets_read == {*SECRETS, SECRETS_DIR}, "every generated secret is used"
     assert not re.search(r"(?i)(password|secret|token)\w*:\s*[\"']?[\w-]{6,}[\"']?\s*$", COMPOSE_TEXT, re.M)
 
 
@@ -138,7 +138,7 @@ def test_compose_refuses_to_start_until_make_secrets_has_written_every_secret(tm
     # No file, or a file without any one of the secrets: refused, naming it and the fix.
     secrets.write_text("")
     assert "is missing, run make secrets" in compose(secrets, "up", "--no-start").stderr
-    for name in SECRETS:
+    for name in (*SECRETS, SECRETS_DIR):
         secrets.write_text(re.sub(rf"(?m)^{name}=.*\n", "", written))
         refused = compose(secrets, "up", "--no-start")
         assert refused.returncode != 0, f"compose started without {name}"
