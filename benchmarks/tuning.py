@@ -7,8 +7,10 @@ process, on the same data, in the same run.
 Builds 120 days of demo data once, builds the training set, then runs the study in this
 process (``tune_in_process``: slot after slot) and through ``<model>__train`` with the form's
 tune switch on (``dag.test``: instances one after another, so the difference is what
-Airflow and a process a trial cost, not parallelism). Both find the same best parameters:
-checked. Results go to ``benchmarks/results/tuning.json``.
+Airflow and a process a trial cost, not parallelism). Both score the config's own
+parameters on the same data alike (checked); their best trials may differ, as TPE and the
+median pruner depend on the order trials finish in. Results go to
+``benchmarks/results/tuning.json``.
 """
 
 from __future__ import annotations
@@ -94,8 +96,10 @@ def main() -> None:
         if outcome["state"] not in ("success", "DagRunState.SUCCESS"):
             raise SystemExit(f"the DAG run did not succeed: {outcome}")
         through_airflow = tuning_in_lineage(by_airflow)
-    if through_airflow["params"] != in_process["params"]:
-        raise SystemExit(f"the two found different parameters: {through_airflow} vs {in_process}")
+    if through_airflow["baseline_value"] != in_process["baseline_value"]:
+        raise SystemExit(
+            f"the two trained the reference on different data: {through_airflow} vs {in_process}"
+        )
     first, last = (outcome["spans"][task] for task in STAGE)
     airflow_seconds = (datetime.fromisoformat(last[1]) - datetime.fromisoformat(first[0])).total_seconds()
     print_ratios([Figure(f"{args.trials} trials: seconds", airflow_seconds, process_seconds)],
@@ -108,7 +112,10 @@ def main() -> None:
             "airflow_seconds": round(airflow_seconds, 2),
             "overhead_ratio": ratio(airflow_seconds, process_seconds),
             "per_slot_overhead_seconds": round((airflow_seconds - process_seconds) / (args.trials + 1), 2),
-            "in_process_best": {k: in_process[k] for k in ("params", "best_value", "baseline_value")},
+            "in_process": {k: in_process[k] for k in ("params", "best_value", "baseline_value", "trials")},
+            "through_airflow": {
+                k: through_airflow[k] for k in ("params", "best_value", "baseline_value", "trials")
+            },
         }
     )
 

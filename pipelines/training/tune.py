@@ -10,11 +10,12 @@ an MLflow run nested under the parent. Slot 0 trains the config's own parameters
 the reference a trial must beat. ``finish_tuning`` picks the best trial; its parameters
 train the real run when they beat the reference, else the config's own do.
 
-Reproducible: each slot samples from its own stream (seeded by ``sampler_seed`` and the slot) and training
-is seeded, so a rerun on the same data proposes and scores the same points. With several
-workers, TPE's proposals after its ``startup_trials`` depend on which trials had finished
-when a slot asked (Optuna's own caveat for parallel studies); one worker, or the random
-sampler, reproduces exactly at any size.
+Reproducible: each slot samples from its own stream (seeded by ``sampler_seed`` and the
+slot) and training is seeded, so a rerun on the same data in the same order finds the same
+best parameters. Across orders (several workers) it need not: TPE's proposals after its
+``startup_trials`` depend on which trials had finished when a slot asked (Optuna's own
+caveat for parallel studies), and the median pruner judges a trial against those that
+reported before it; ``sampler: random`` with ``pruner: none`` is independent of order.
 """
 
 from __future__ import annotations
