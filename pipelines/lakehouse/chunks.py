@@ -9,7 +9,6 @@ still shows up as a type failure rather than a crash.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -143,11 +142,3 @@ def typed_chunk(table: pa.Table, config: ModelConfig, first_row: int = 0) -> pd.
         if kind == "date" and column in frame:
             frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
     return frame
-
-
-def whole_text(raw: bytes) -> Iterator[pa.Table]:
-    """``text_chunks`` of a batch given as bytes (tests and small batches)."""
-    handle = io.BytesIO(raw)
-    columns = read_header(handle)
-    handle.seek(0)
-    return text_chunks(handle, columns)
