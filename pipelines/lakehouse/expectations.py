@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.config.load import expectation_suite_path
 from pipelines.config.model import ModelConfig
+from pipelines.lakehouse.chunk_results import BATCH_WIDE, UNIQUE_KEY, add_batch_wide, merge_chunk
 from pipelines.lakehouse.failures import describe_failures, render_html, replace_missing_values
 
 if TYPE_CHECKING:
     import pandas as pd
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    from pipelines.lakehouse.whole_batch import RepeatedKeys
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,15 @@ class BatchValidator:
                 meta=definition.get("meta", {}),
             )
         )
+        # Chunks see the row-wise expectations; the batch-wide ones are computed over the whole
+        # batch (whole_batch.py) and added to the merged result.
+        self.batch_wide = [e for e in definition["expectations"] if e["type"] in BATCH_WIDE]
+        self._chunk_suite = context.suites.add(
+            gx.ExpectationSuite(
+                name=f"{definition['name']}_chunk",
+                expectations=[e for e in definition["expectations"] if e["type"] not in BATCH_WIDE],
+            )
+        )
         self.suite_version = int(definition.get("meta", {}).get("version", 0))
         self.date_columns = [c for c, kind in config.source.schema_.items() if kind == "date"]
 
@@ -68,9 +81,50 @@ class BatchValidator:
             "max_date": pd.Timestamp(logical_date),
         }
 
+    @property
+    def unique_key(self) -> list[str]:
+        """The columns the suite says are unique together, if it says so."""
+        return next((e["kwargs"]["column_list"] for e in self.batch_wide if e["type"] == UNIQUE_KEY), [])
+
     def validate(self, frame: pd.DataFrame, logical_date: date) -> SuiteVerdict:
+        """The whole suite on a whole batch in memory."""
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(self._suite, expectation_parameters=self.parameters(logical_date))
+        return self._verdict(result)
+
+    def validate_chunk(
+        self,
+        frame: pd.DataFrame,
+        logical_date: date,
+        merged: ExpectationSuiteValidationResult | None,
+    ) -> ExpectationSuiteValidationResult:
+        """The row-wise expectations on one chunk, added into ``merged`` (the chunks before)."""
+        batch = self._batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(self._chunk_suite, expectation_parameters=self.parameters(logical_date))
+        if merged is None:
+            return result
+        merge_chunk(merged, result)
+        return merged
+
+    def finish(
+        self,
+        merged: ExpectationSuiteValidationResult,
+        logical_date: date,
+        rows: int,
+        repeated: RepeatedKeys | None,
+    ) -> SuiteVerdict:
+        """The verdict on a batch validated a chunk at a time: the chunks' ``merged`` result
+        with the batch-wide expectations, for ``rows`` distinct rows, added."""
+        parameters = self.parameters(logical_date)
+        filled = [
+            {**e, "kwargs": {k: _filled(v, parameters) for k, v in e["kwargs"].items()}}
+            for e in self.batch_wide
+        ]
+        add_batch_wide(merged, filled, rows, repeated)
+        merged.suite_name = self._suite.name
+        return self._verdict(merged)
+
+    def _verdict(self, result: ExpectationSuiteValidationResult) -> SuiteVerdict:
         replace_missing_values(result)
         return SuiteVerdict(
             success=bool(result.success),
@@ -80,3 +134,10 @@ class BatchValidator:
             suite_name=self._suite.name,
             suite_version=self.suite_version,
         )
+
+
+def _filled(value: Any, parameters: dict[str, Any]) -> Any:
+    """A suite's ``{"$PARAMETER": name}`` value, filled in."""
+    if isinstance(value, dict) and set(value) == {"$PARAMETER"}:
+        return parameters[value["$PARAMETER"]]
+    return value

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import fsspec
 
 from pipelines.config.model import ModelConfig
 from pipelines.config.platform import PlatformConfig
 from pipelines.errors import MissingInputError, PartitionConflictError
-from pipelines.lakehouse.storage import Lakehouse, PartitionKey, Published, bytes_hash
+from pipelines.lakehouse.storage import (
+    FileSource,
+    Lakehouse,
+    PartitionKey,
+    Published,
+    bytes_hash,
+    copy_and_hash,
+)
 
 BATCH_FILE = "batch.csv"
 
@@ -30,6 +39,20 @@ def batch_id_of(raw: bytes) -> str:
     return bytes_hash(raw)[:16]
 
 
+def _stage(batch_uri: str, folder: Path) -> tuple[FileSource, int]:
+    """Copy the landed batch to a local file a chunk at a time, hashing it on the way, so that
+    what is published is exactly what was hashed and no batch is ever held whole in memory."""
+    staged = folder / BATCH_FILE
+    try:
+        with fsspec.open(batch_uri, "rb") as source, staged.open("wb") as target:
+            digest, size = copy_and_hash(source, target)
+    except FileNotFoundError:
+        raise MissingInputError(
+            f"no batch at {batch_uri}; land one there (`conveyor generate` does) or pass --file"
+        ) from None
+    return FileSource(str(staged), digest), size
+
+
 def ingest_batch(
     lakehouse: Lakehouse, config: ModelConfig, logical_date: date, batch_uri: str
 ) -> IngestResult:
@@ -40,14 +63,20 @@ def ingest_batch(
     no-op. Raises MissingInputError if there is no batch at ``batch_uri``, and
     PartitionConflictError if silver for this date was already published from another batch.
     """
-    try:
-        with fsspec.open(batch_uri, "rb") as handle:
-            raw = handle.read()
-    except FileNotFoundError:
-        raise MissingInputError(
-            f"no batch at {batch_uri}; land one there (`conveyor generate` does) or pass --file"
-        ) from None
-    batch_id = batch_id_of(raw)
+    with tempfile.TemporaryDirectory(prefix="conveyor-ingest-") as folder:
+        staged, size = _stage(batch_uri, Path(folder))
+        return _publish_bronze(lakehouse, config, logical_date, batch_uri, staged, size)
+
+
+def _publish_bronze(
+    lakehouse: Lakehouse,
+    config: ModelConfig,
+    logical_date: date,
+    batch_uri: str,
+    staged: FileSource,
+    size: int,
+) -> IngestResult:
+    batch_id = staged.digest[:16]
     source = config.source.name
     silver = lakehouse.manifest(PartitionKey("silver", source, logical_date))
     if silver is not None and silver.inputs.get("bronze_batch") != batch_id:
@@ -58,13 +87,13 @@ def ingest_batch(
         )
     existing = lakehouse.batches("bronze", source, logical_date)
     sequence = next(
-        (m.details["sequence"] for m in existing if m.content_hash == bytes_hash(raw)),
+        (m.details["sequence"] for m in existing if m.content_hash == staged.digest),
         len(existing) + 1,
     )
     bronze = lakehouse.publish(
         PartitionKey("bronze", source, logical_date, batch=batch_id),
-        {BATCH_FILE: raw},
-        content_hash=bytes_hash(raw),
-        details={"sequence": sequence, "landed_at": batch_uri, "bytes": len(raw)},
+        {BATCH_FILE: staged},
+        content_hash=staged.digest,
+        details={"sequence": sequence, "landed_at": batch_uri, "bytes": size},
     )
     return IngestResult(batch_id=batch_id, bronze=bronze)

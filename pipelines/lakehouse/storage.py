@@ -21,11 +21,12 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -38,6 +39,16 @@ if TYPE_CHECKING:
 Layer = Literal["bronze", "silver", "gold", "validations", "quarantine"]
 MANIFEST = "_manifest.json"
 FRAME_FILE = "data.parquet"
+COPY_CHUNK = 8 << 20  # bytes per read when a file is copied or hashed as a stream
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A file to publish by streaming it, never holding it whole in memory: where it is
+    (a local path or any fsspec URI) and its sha256, computed by whoever produced it."""
+
+    uri: str
+    digest: str
 
 
 @dataclass(frozen=True)
@@ -97,11 +108,16 @@ def _temporary_name(path: str) -> str:
     return f"{folder}/.{name}.tmp-{uuid.uuid4().hex}"
 
 
-def write_atomic(fs: Any, path: str, data: bytes) -> None:
-    """Write ``path`` so that a reader sees all of it or none of it (temporary + rename)."""
+def write_atomic(fs: Any, path: str, data: bytes | FileSource) -> None:
+    """Write ``path`` so that a reader sees all of it or none of it (temporary + rename);
+    a FileSource is copied a chunk at a time."""
     temporary = _temporary_name(path)
     with fs.open(temporary, "wb") as handle:
-        handle.write(data)
+        if isinstance(data, FileSource):
+            with fsspec.open(data.uri, "rb") as source:
+                shutil.copyfileobj(source, handle, COPY_CHUNK)
+        else:
+            handle.write(data)
     fs.mv(temporary, path)
 
 
@@ -109,14 +125,44 @@ def bytes_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def copy_and_hash(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` a chunk at a time; the sha256 and size of what was copied."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := source.read(COPY_CHUNK):
+        digest.update(chunk)
+        target.write(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
 def frame_hash(frame: pd.DataFrame) -> str:
     """Hash of a frame's schema and values, independent of the file format it is stored in."""
-    import pandas as pd
+    hasher = FrameHasher()
+    hasher.update(frame)
+    return hasher.hexdigest()
 
-    digest = hashlib.sha256()
-    digest.update(json.dumps([(str(c), str(t)) for c, t in frame.dtypes.items()]).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+
+class FrameHasher:
+    """``frame_hash`` of a frame given in consecutive pieces: the same hash as of the whole
+    (each row hashes on its own), for a frame too large to hold at once."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._dtypes: str | None = None
+
+    def update(self, piece: pd.DataFrame) -> None:
+        import pandas as pd
+
+        dtypes = json.dumps([(str(c), str(t)) for c, t in piece.dtypes.items()])
+        if self._dtypes is None:
+            self._dtypes = dtypes
+            self._digest.update(dtypes.encode())
+        elif dtypes != self._dtypes:
+            raise ValueError(f"a piece of the frame has other columns or types: {dtypes}")
+        self._digest.update(pd.util.hash_pandas_object(piece, index=False).to_numpy().tobytes())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def frame_to_parquet(frame: pd.DataFrame) -> bytes:
@@ -164,6 +210,18 @@ class Lakehouse:
             raise MissingInputError(f"{self.uri(key)} has no file {name!r}")
         return bytes(self.fs.cat_file(self._path(key, stored_name(name, manifest.files[name]))))
 
+    def open(self, key: PartitionKey, name: str) -> IO[bytes]:
+        """A published file, opened for reading as a stream (close it, or use ``with``)."""
+        manifest = self.require_manifest(key, "it has not been published")
+        if name not in manifest.files:
+            raise MissingInputError(f"{self.uri(key)} has no file {name!r}")
+        return self.fs.open(self._path(key, stored_name(name, manifest.files[name])), "rb")
+
+    def file_source(self, key: PartitionKey, name: str) -> FileSource:
+        """A published file as a FileSource, to publish it elsewhere without reading it whole."""
+        manifest = self.require_manifest(key, "it has not been published")
+        return FileSource(self.uri(key, name), manifest.files[name])
+
     def read_frame(self, key: PartitionKey) -> pd.DataFrame:
         import pandas as pd
 
@@ -190,14 +248,15 @@ class Lakehouse:
     def publish(
         self,
         key: PartitionKey,
-        files: Mapping[str, bytes],
+        files: Mapping[str, bytes | FileSource],
         *,
         content_hash: str,
         rows: int | None = None,
         inputs: Mapping[str, str] | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> Published:
-        """Publish ``files`` as partition ``key``, once.
+        """Publish ``files`` as partition ``key``, once. A FileSource is streamed in, under
+        the digest it names.
 
         Raises PartitionConflictError when the partition already holds other content.
         """
@@ -205,7 +264,10 @@ class Lakehouse:
         if existing is not None:
             return self._same_or_conflict(key, existing, content_hash)
         self.fs.makedirs(f"{self.root}/{key.relative_path}", exist_ok=True)
-        digests = {name: bytes_hash(data) for name, data in files.items()}
+        digests = {
+            name: data.digest if isinstance(data, FileSource) else bytes_hash(data)
+            for name, data in files.items()
+        }
         for name, data in files.items():
             write_atomic(self.fs, self._path(key, stored_name(name, digests[name])), data)
         manifest = Manifest(
