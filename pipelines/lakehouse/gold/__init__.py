@@ -7,12 +7,21 @@ value that arrived later. Training joins these rows with the actuals of their ta
 serving reads the latest row per entity from the online store. How the features are
 computed depends on ``features.kind``: ``lags`` (a time series' own history, see
 ``lags.py``) or ``pair_stats`` (an interaction pair's window statistics, ``pair_stats.py``).
+
+Lags are built out of core: DuckDB queries silver's Parquet files in place, within a fixed
+memory limit, so a large batch does not grow the peak (``lags.features_out_of_core``); the
+pandas ``compute_features`` stays as the reference it must equal, row for row and hash for
+hash. Pair statistics still read the window into one pandas frame (``read_history``).
 """
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from fsspec.implementations.local import LocalFileSystem
 
 from pipelines.config.model import LagFeatures, ModelConfig
 from pipelines.lakehouse.gold import lags, pair_stats
@@ -29,7 +38,7 @@ from pipelines.lakehouse.storage import (
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["build_gold", "compute_features", "entity_id", "lookback_start", "read_history"]
+__all__ = ["build_gold", "compute_features", "entity_id", "history_files", "lookback_start", "read_history"]
 
 
 def lookback_start(as_of: date, config: ModelConfig) -> date:
@@ -60,6 +69,29 @@ def read_history(lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: 
     return pd.concat(frames, ignore_index=True)
 
 
+def history_files(lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date) -> dict[date, str]:
+    """The Parquet file of every silver partition reported between ``start`` and ``as_of``."""
+    source = config.source.name
+    return {
+        logical_date: lakehouse.uri(PartitionKey("silver", source, logical_date), FRAME_FILE)
+        for logical_date in lakehouse.logical_dates("silver", source)
+        if start <= logical_date <= as_of
+    }
+
+
+def _lags_out_of_core(
+    lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date
+) -> tuple[pd.DataFrame, int]:
+    """Lag features queried from silver's files in place, in memory that does not grow with
+    the history (see ``lags.features_out_of_core``)."""
+    local = isinstance(lakehouse.fs, LocalFileSystem)
+    files = history_files(lakehouse, config, start, as_of)
+    with tempfile.TemporaryDirectory(prefix="conveyor-gold-") as folder:
+        return lags.features_out_of_core(
+            files, as_of, config, Path(folder), filesystem=None if local else lakehouse.fs
+        )
+
+
 def build_gold(lakehouse: Lakehouse, config: ModelConfig, logical_date: date) -> Published:
     """Compute and publish gold for ``logical_date`` from silver partitions up to that date.
 
@@ -72,9 +104,13 @@ def build_gold(lakehouse: Lakehouse, config: ModelConfig, logical_date: date) ->
         PartitionKey("silver", source, logical_date),
         "its batch was not validated or was quarantined; run `conveyor validate` first",
     )
-    history = read_history(lakehouse, config, lookback_start(logical_date, config), logical_date)
-    gold = compute_features(history, logical_date, config)
-    inputs = {"silver": silver.content_hash, "history_rows": str(len(history))}
+    start = lookback_start(logical_date, config)
+    if isinstance(config.features, LagFeatures):
+        gold, history_rows = _lags_out_of_core(lakehouse, config, start, logical_date)
+    else:
+        history = read_history(lakehouse, config, start, logical_date)
+        gold, history_rows = compute_features(history, logical_date, config), len(history)
+    inputs = {"silver": silver.content_hash, "history_rows": str(history_rows)}
     return lakehouse.publish(
         PartitionKey("gold", source, logical_date),
         {FRAME_FILE: frame_to_parquet(gold)},

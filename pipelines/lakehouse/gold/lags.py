@@ -7,8 +7,10 @@ day a forecast made on D is for, computed only from what had been reported by D.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipelines.config.model import LagFeatures, ModelConfig
 from pipelines.lakehouse.gold.keys import entity_id
@@ -31,7 +33,6 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     ``history`` has the source columns plus ``logical_date`` (the day each row was
     reported). Rows reported after ``as_of``, or dated after it, are ignored.
     """
-    import holidays
     import pandas as pd
 
     features = config.features
@@ -54,8 +55,22 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
         means = recent.groupby(keys, as_index=False)[target].mean()
         rows = rows.merge(means.rename(columns={target: f"{target}_mean_{window}d"}), on=keys, how="left")
 
+    return _finish(rows, as_of, config)
+
+
+def _finish(rows: pd.DataFrame, as_of: date, config: ModelConfig) -> pd.DataFrame:
+    """One row per route (keys, slices, lags, means) completed with the target day's
+    calendar and the entity id, the numbers as float64, sorted by entity id."""
+    import holidays
+    import pandas as pd
+
+    features = config.features
+    assert isinstance(features, LagFeatures)
+    day, target = config.timestamp_column, config.target
+    as_of_day = pd.Timestamp(as_of)
+    target_day = pd.Timestamp(as_of + timedelta(days=features.horizon_days))
     country_holidays = holidays.country_holidays(features.holiday_country, years=target_day.year)
-    rows.insert(0, "entity_id", entity_id(rows, keys))
+    rows.insert(0, "entity_id", entity_id(rows, config.entity_keys))
     rows["as_of_date"] = as_of_day
     rows[day] = target_day
     rows["day_of_week"] = target_day.weekday()
@@ -65,3 +80,92 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
     numeric = [c for c in rows.columns if c.startswith(f"{target}_")]
     rows[numeric] = rows[numeric].astype("float64")
     return rows.sort_values("entity_id", ignore_index=True)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def features_out_of_core(
+    partitions: Mapping[date, str], as_of: date, config: ModelConfig, folder: Path, filesystem: Any = None
+) -> tuple[pd.DataFrame, int]:
+    """``compute_features`` on the silver Parquet files ``partitions`` (logical date -> file),
+    queried in place by DuckDB within ``MEMORY_LIMIT`` (it spills to ``folder``), so memory
+    does not grow with the history; only the result, one row per route, is held. Returns the
+    features and the number of history rows read. ``filesystem`` is the fsspec filesystem
+    of non-local files.
+
+    The same rules, in SQL: the latest report of a (route, day) wins, rows reported or dated
+    after ``as_of`` are ignored, the slices come from a route's latest day, a lag is the
+    target on ``target_day - lag``, a mean is over days after ``as_of - window``. Means are
+    sums over counts, divided here as pandas divides them.
+    """
+    import duckdb
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from pipelines.lakehouse.whole_batch import MEMORY_LIMIT
+
+    features = config.features
+    assert isinstance(features, LagFeatures)
+    day, target, keys = config.timestamp_column, config.target, config.entity_keys
+    slices = [c for c in config.slices if c not in keys]
+    target_day = as_of + timedelta(days=features.horizon_days)
+    newest = partitions[max(partitions)]
+    with filesystem.open(newest, "rb") if filesystem is not None else open(newest, "rb") as handle:
+        dtypes = pq.ParquetFile(handle).schema_arrow.empty_table().to_pandas().dtypes
+
+    q = _quoted
+    read = [f"{q(c)}" for c in [*keys, day, target, *slices]]
+    history = " UNION ALL ".join(
+        f"SELECT {', '.join(read)}, DATE '{logical_date.isoformat()}' AS logical_date"
+        f" FROM read_parquet({_literal(path)})"
+        for logical_date, path in sorted(partitions.items())
+    )
+    key_names = ", ".join(q(k) for k in keys)
+    reported = ", ".join(f"{q(c)} := {q(c)}" for c in [target, *slices])
+    as_of_ts, target_ts = f"TIMESTAMP '{as_of.isoformat()}'", f"TIMESTAMP '{target_day.isoformat()}'"
+    total = "fsum" if dtypes[target].kind == "f" else "sum"
+    value = f"struct_extract(latest, {_literal(target)})"
+    columns = [f"struct_extract(arg_max(latest, {q(day)}), {_literal(c)}) AS {q(c)}" for c in slices]
+    for lag in features.lags_days:
+        on = f"{target_ts} - INTERVAL {int(lag)} DAY"
+        columns.append(f"max({value}) FILTER (WHERE {q(day)} = {on}) AS lag_{int(lag)}")
+    for window in features.rolling_mean_days:
+        recent = f"{q(day)} > {as_of_ts} - INTERVAL {int(window)} DAY"
+        columns.append(f"CAST({total}({value}) FILTER (WHERE {recent}) AS DOUBLE) AS sum_{window}")
+        columns.append(f"count({value}) FILTER (WHERE {recent}) AS count_{window}")
+    query = f"""
+        WITH history AS ({history}),
+        known AS (
+            SELECT {key_names}, {q(day)}, arg_max(struct_pack({reported}), logical_date) AS latest
+            FROM history
+            WHERE logical_date <= DATE '{as_of.isoformat()}' AND {q(day)} <= {as_of_ts}
+            GROUP BY {key_names}, {q(day)}
+        )
+        SELECT {key_names}, {", ".join(columns)} FROM known GROUP BY {key_names}
+    """
+    spill = {"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)}
+    connection = duckdb.connect(config={**spill, "preserve_insertion_order": False})
+    try:
+        if filesystem is not None:
+            connection.register_filesystem(filesystem)
+        found = connection.sql(query).to_arrow_table()
+        history_rows = connection.sql(f"SELECT count(*) FROM ({history})").fetchall()[0][0]
+    finally:
+        connection.close()
+
+    rows = found.select([*keys, *slices]).to_pandas()
+    rows = rows.astype({c: dtypes[c] for c in rows.columns})
+    for lag in features.lags_days:
+        rows[f"{target}_lag_{lag}d"] = found[f"lag_{int(lag)}"].to_pandas()
+    for window in features.rolling_mean_days:
+        sums = found[f"sum_{window}"].to_numpy(zero_copy_only=False).astype("float64")
+        counts = found[f"count_{window}"].to_numpy(zero_copy_only=False).astype("float64")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rows[f"{target}_mean_{window}d"] = np.where(counts > 0, sums / counts, np.nan)
+    return _finish(rows, as_of, config), int(history_rows)
