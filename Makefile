@@ -45,7 +45,7 @@ typecheck: install
 PYTEST_WORKERS ?= 3
 
 test: install system lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=40 $(PYTEST_ARGS)
 
 # The production paths `make test` leaves out for its time budget (tests marked extended:
 # the demo profile in the task image), with the rest of the suite.

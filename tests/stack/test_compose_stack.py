@@ -58,6 +58,20 @@ STEPS = (
 )
 
 
+# The stack's services answer slowly while a 2-core machine also builds, trains and tests:
+# httpx's default 5 s read timeout failed a CI run on an MLflow lookup (a busy server, not a
+# broken one), so every request here waits up to a minute.
+HTTP_TIMEOUT = 60
+
+
+def get(url: str, **kwargs) -> httpx.Response:
+    return httpx.get(url, timeout=HTTP_TIMEOUT, **kwargs)
+
+
+def post(url: str, **kwargs) -> httpx.Response:
+    return httpx.post(url, timeout=HTTP_TIMEOUT, **kwargs)
+
+
 def compose(env_file: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     command = ["docker-compose", "--env-file", str(env_file), "-p", "conveyor", "-f", "docker-compose.yml"]
     return subprocess.run([*command, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
@@ -77,10 +91,8 @@ def wait_until(what: str, ready: Callable[[], object], timeout: float, env_file:
 
 
 def healthy(env_file: Path) -> None:
-    wait_until(
-        "Airflow", lambda: httpx.get(f"{AIRFLOW}/api/v2/monitor/health").status_code == 200, 300, env_file
-    )
-    wait_until("MLflow", lambda: httpx.get(f"{MLFLOW}/health").status_code == 200, 300, env_file)
+    wait_until("Airflow", lambda: get(f"{AIRFLOW}/api/v2/monitor/health").status_code == 200, 300, env_file)
+    wait_until("MLflow", lambda: get(f"{MLFLOW}/health").status_code == 200, 300, env_file)
 
 
 def conveyor(env_file: Path, *command: str, entrypoint: str = "conveyor") -> str:
@@ -122,13 +134,13 @@ def remove_stack(env_file: Path) -> None:
 
 
 def airflow_login(stack) -> httpx.Client:
-    token = httpx.post(
+    token = post(
         f"{AIRFLOW}/auth/token",
         json={"username": "admin", "password": stack["secrets"]["AIRFLOW_ADMIN_PASSWORD"]},
     )
     assert token.status_code in (200, 201), token.text
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    return httpx.Client(base_url=AIRFLOW, headers=headers, timeout=30)
+    return httpx.Client(base_url=AIRFLOW, headers=headers, timeout=HTTP_TIMEOUT)
 
 
 def task_instances(api: httpx.Client, dag: str, run_id: str) -> dict[str, dict]:
@@ -192,14 +204,14 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     loaded = conveyor(env_file, "backfill", "-m", "freight_volume", "--start", "2024-01-02", "--days", "120")
     assert "freight 2024-01-02 .. 2024-04-30 into gold" in loaded, loaded
     api = airflow_login(stack)
-    assert httpx.get(f"{AIRFLOW}/api/v2/dags").status_code == 401, "the API needs a login"
+    assert get(f"{AIRFLOW}/api/v2/dags").status_code == 401, "the API needs a login"
     wait_until(
         "the DAG processor", lambda: api.get(f"/api/v2/dags/{TRAIN}").status_code == 200, 180, env_file
     )
     mlflow_auth = ("admin", secrets["MLFLOW_ADMIN_PASSWORD"])
 
     def version_tags(alias: str) -> dict[str, str]:
-        found = httpx.get(
+        found = get(
             f"{MLFLOW}/api/2.0/mlflow/registered-models/alias",
             auth=mlflow_auth,
             params={"name": "freight_volume", "alias": alias},
@@ -254,12 +266,14 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     assert version_tags("champion")["version"] == champion["version"]
 
     # -- Serving follows the champion and needs the token; the Models view shows it. --------
-    wait_until("serving", lambda: httpx.get(f"{SERVING}/ready").status_code == 200, 180, env_file)
+    wait_until("serving", lambda: get(f"{SERVING}/ready").status_code == 200, 180, env_file)
     lakehouse, config = Lakehouse(str(prepared_lakehouse)), load_model_config("freight_volume")
     sample = gold_instances(lakehouse, config, date(2024, 4, 20), date(2024, 4, 20))[:3]
-    assert httpx.post(f"{SERVING}/predict", json={"instances": sample}).status_code == 401
+    assert post(f"{SERVING}/predict", json={"instances": sample}).status_code == 401
     serving = httpx.Client(
-        base_url=SERVING, headers={"Authorization": f"Bearer {secrets['CONVEYOR_SERVING_TOKEN']}"}, timeout=60
+        base_url=SERVING,
+        headers={"Authorization": f"Bearer {secrets['CONVEYOR_SERVING_TOKEN']}"},
+        timeout=HTTP_TIMEOUT,
     )
     answered = serving.post("/predict", json={"instances": sample})
     assert answered.status_code == 200 and answered.json()["version"] == champion["version"], answered.text
@@ -273,15 +287,13 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
 
     # -- Prometheus scrapes serving and the monitor's results, and alerts its Alertmanager. --
     def scraped() -> bool:
-        targets = httpx.get(f"{PROMETHEUS}/api/v1/targets").json()["data"]["activeTargets"]
+        targets = get(f"{PROMETHEUS}/api/v1/targets").json()["data"]["activeTargets"]
         up = {(t["labels"]["job"], t["labels"].get("model", "")) for t in targets if t["health"] == "up"}
         return {("conveyor-monitor", ""), ("conveyor-serving", "freight_volume")} <= up
 
     wait_until("Prometheus's scrapes (with the compose secrets' tokens)", scraped, 180, env_file)
-    assert httpx.get(f"{PROMETHEUS}/api/v1/rules").json()["data"]["groups"], (
-        "deploy/prometheus/rules.yml loaded"
-    )
-    assert httpx.get(f"{PROMETHEUS}/api/v1/alertmanagers").json()["data"]["activeAlertmanagers"]
+    assert get(f"{PROMETHEUS}/api/v1/rules").json()["data"]["groups"], "deploy/prometheus/rules.yml loaded"
+    assert get(f"{PROMETHEUS}/api/v1/alertmanagers").json()["data"]["activeAlertmanagers"]
 
     # -- A new day lands and is ingested, step by step in containers, into gold and Feast. ---
     # (a batch's logical date is the day after its service day)
@@ -328,7 +340,7 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     up = compose(env_file, "up", "-d", *WORKERS)
     assert up.returncode == 0, up.stderr[-4000:]
     healthy(env_file)
-    wait_until("serving", lambda: httpx.get(f"{SERVING}/ready").status_code == 200, 180, env_file)
+    wait_until("serving", lambda: get(f"{SERVING}/ready").status_code == 200, 180, env_file)
     assert version_tags("champion")["version"] == before["champion"]
     again = serving.post("/predict", json={"instances": sample})
     assert again.status_code == 200 and again.json()["predictions"] == before["answer"], again.text
@@ -347,7 +359,7 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
 
     # -- An alert sent to Alertmanager reaches the receiver, which starts a retrain. -------
     alert = {"labels": {"alertname": "StackTestAlert", "model": "freight_volume", "severity": "page"}}
-    assert httpx.post(f"{ALERTMANAGER}/api/v2/alerts", json=[alert]).status_code == 200
+    assert post(f"{ALERTMANAGER}/api/v2/alerts", json=[alert]).status_code == 200
 
     def alert_run() -> list[dict]:
         runs = api.get(f"/api/v2/dags/{TRAIN}/dagRuns").json()["dag_runs"]
@@ -419,7 +431,7 @@ def training_run_params(api: httpx.Client, run_id: str, auth: tuple[str, str]) -
     assert entry.status_code == 200, entry.text
     trained = entry.json()["value"]
     trained = json.loads(trained) if isinstance(trained, str) else trained
-    run = httpx.get(f"{MLFLOW}/api/2.0/mlflow/runs/get", params={"run_id": trained["run_id"]}, auth=auth)
+    run = get(f"{MLFLOW}/api/2.0/mlflow/runs/get", params={"run_id": trained["run_id"]}, auth=auth)
     assert run.status_code == 200, run.text
     return {p["key"]: p["value"] for p in run.json()["run"]["data"]["params"]}
 
