@@ -193,8 +193,11 @@ def tune_trial(
         trial.set_user_attr("mlflow_run_id", run.info.run_id)
     client.log_batch(run.info.run_id, params=_as_params({**params, "slot": slot}))
 
+    scores: list[float] = []
+
     def after_epoch(model: Any, epoch: int) -> None:
         value = score(model, validation, config)
+        scores.append(value)
         client.log_metric(run.info.run_id, metric, value, step=epoch)
         if trial is not None:
             trial.report(value, epoch)
@@ -202,7 +205,7 @@ def tune_trial(
                 raise optuna.TrialPruned(f"{metric} {value:.4f} after epoch {epoch}")
 
     try:
-        value = fit_and_score(platform, config, params, fit_rows, validation, after_epoch)
+        fit(platform, config, params, fit_rows, after_epoch)
     except optuna.TrialPruned as pruned:
         assert trial is not None
         handle.tell(trial, state=optuna.trial.TrialState.PRUNED)
@@ -215,6 +218,7 @@ def tune_trial(
             handle.tell(trial, state=optuna.trial.TrialState.FAIL)
         client.set_terminated(run.info.run_id, "FAILED")
         raise
+    value = scores[-1]  # the last epoch's model is the fitted model: scored once, not again
     if trial is None:
         handle.set_user_attr(BASELINE, value)
     else:
@@ -226,22 +230,20 @@ def tune_trial(
     return {"slot": slot, "trial": number, "state": "COMPLETE", "value": value, "params": params}
 
 
-def fit_and_score(
+def fit(
     platform: PlatformConfig,
     config: ModelConfig,
     params: dict[str, Any],
     fit_rows: pd.DataFrame,
-    validation: pd.DataFrame,
     after_epoch: Any,
-) -> float:
-    """Fit ``params`` on ``fit_rows`` (scratch checkpoints: a trial is cheap to redo) and
-    return the final model's metric on ``validation``."""
+) -> None:
+    """Fit ``params`` on ``fit_rows`` (scratch checkpoints: a trial is cheap to redo), calling
+    ``after_epoch(model, epoch)`` after every epoch, the last one included."""
     from pipelines.models import fit_model, resolve_params
 
     with tempfile.TemporaryDirectory(prefix="conveyor-trial-") as scratch:
-        model = fit_model(config, fit_rows, Path(scratch), resolve_params(config, params),
-                          home=Path(platform.home), on_epoch=after_epoch)  # fmt: skip
-    return score(model, validation, config)
+        fit_model(config, fit_rows, Path(scratch), resolve_params(config, params),
+                  home=Path(platform.home), on_epoch=after_epoch)  # fmt: skip
 
 
 def fail_abandoned(study: optuna.Study, slot: int) -> None:

@@ -118,6 +118,10 @@ FORWARDED = (
 )
 
 
+# An operator class, the field its command goes in, and its settings.
+OperatorChoice = tuple[type[BaseOperator], str, dict[str, Any]]
+
+
 def step_task(
     step: str,
     *arguments: str,
@@ -135,49 +139,35 @@ def step_task(
         kwargs.setdefault("pool", "gpu")  # one slot: two trainings never share a GPU
         # Celery's workers on a GPU host listen on this queue (LocalExecutor ignores it).
         kwargs.setdefault("queue", os.environ.get("CONVEYOR_GPU_QUEUE", "gpu"))
+    choice: OperatorChoice
     if mode == "local":
-        task: Any = _operator(ConveyorStepOperator, task_id, "arguments", command, commands, kwargs)
+        choice = ConveyorStepOperator, "arguments", {}
     else:
         image = os.environ.get("CONVEYOR_TASK_IMAGE", "conveyor/task:latest")
         environment: dict[str, str] = {
             "CONVEYOR_ENV": os.environ.get("CONVEYOR_ENV", "compose"),
             "AIRFLOW_CTX_DAG_RUN_ID": "{{ run_id }}",
         }
-        build = _docker_task if mode == "docker" else _pod_task
-        task = build(task_id, command, commands, image, environment, gpu, **kwargs)
+        if mode == "docker":
+            choice = _docker_operator(image, environment, gpu)
+        else:
+            choice = _pod_operator(task_id, image, environment, gpu)
+    operator, field, settings = choice[0], choice[1], {**choice[2], **kwargs}
+    if commands is None:
+        task: Any = operator(task_id=task_id, **{field: command, **settings})
+    else:
+        task = operator.partial(task_id=task_id, **settings).expand(**{field: commands})
     task.step = step  # read by tests/dags: the task's function
     return task
 
 
-def _operator(
-    cls: type[BaseOperator],
-    task_id: str,
-    field: str,
-    command: list[str],
-    commands: list[list[str]] | None,
-    kwargs: dict[str, Any],
-) -> Any:
-    """``cls`` running ``command`` in its ``field``, or mapped: one instance a command of ``commands``."""
-    if commands is None:
-        return cls(task_id=task_id, **{field: command, **kwargs})
-    return cls.partial(task_id=task_id, **kwargs).expand(**{field: commands})
-
-
-def _docker_task(
-    task_id: str,
-    arguments: list[str],
-    mapped: list[list[str]] | None,
-    image: str,
-    environment: dict[str, str],
-    gpu: bool,
-    **kwargs: Any,
-) -> Any:
+def _docker_operator(image: str, environment: dict[str, str], gpu: bool) -> OperatorChoice:
     from docker.types import DeviceRequest, Mount
 
     from conveyor.operators.docker_step import ConveyorDockerOperator
 
     # The image's entrypoint is `conveyor`: the command is the step's arguments.
-    return _operator(ConveyorDockerOperator, task_id, "command", arguments, mapped, dict(
+    return ConveyorDockerOperator, "command", dict(
         image=image,
         docker_url=os.environ.get("CONVEYOR_DOCKER_URL", "tcp://docker-socket-proxy:2375"),
         environment=environment,
@@ -190,26 +180,17 @@ def _docker_task(
         auto_remove="success",
         mount_tmp_dir=False,
         xcom_all=True,  # every line: the step's JSON may come before a log line on stderr
-        **kwargs,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
-def _pod_task(
-    task_id: str,
-    arguments: list[str],
-    mapped: list[list[str]] | None,
-    image: str,
-    environment: dict[str, str],
-    gpu: bool,
-    **kwargs: Any,
-) -> Any:
+def _pod_operator(task_id: str, image: str, environment: dict[str, str], gpu: bool) -> OperatorChoice:
     from kubernetes.client import models as k8s
 
     from conveyor.operators.pod_step import ConveyorPodOperator
 
     claim = os.environ.get("CONVEYOR_STATE_CLAIM", "conveyor-state")
     secret = os.environ.get("CONVEYOR_TASK_SECRET", "conveyor-env")
-    return _operator(ConveyorPodOperator, task_id, "arguments", arguments, mapped, dict(
+    return ConveyorPodOperator, "arguments", dict(
         name=task_id.replace("_", "-"),
         namespace=os.environ.get("CONVEYOR_NAMESPACE", "conveyor"),
         image=image,
@@ -228,5 +209,4 @@ def _pod_task(
         do_xcom_push=True,
         get_logs=True,
         on_finish_action="delete_succeeded_pod",
-        **kwargs,
-    ))  # fmt: skip
+    )  # fmt: skip
