@@ -155,7 +155,7 @@ def run_state(api: httpx.Client, dag: str, run_id: str) -> str | None:
     return answer.json()["state"] if answer.status_code == 200 else None
 
 
-def finished_run(api: httpx.Client, dag: str, run_id: str, env_file: Path, timeout: float = 1200) -> dict:
+def finished_run(api: httpx.Client, dag: str, run_id: str, env_file: Path, timeout: float = 1800) -> dict:
     def done() -> bool:
         return run_state(api, dag, run_id) in ("success", "failed")
 
