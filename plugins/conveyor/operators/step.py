@@ -152,7 +152,8 @@ def step_task(
             choice = _docker_operator(image, environment, gpu)
         else:
             choice = _pod_operator(task_id, image, environment, gpu)
-    operator, field, settings = choice[0], choice[1], {**choice[2], **kwargs}
+    operator, field, settings = choice
+    settings = {**settings, **kwargs}
     if commands is None:
         task: Any = operator(task_id=task_id, **{field: command, **settings})
     else:
