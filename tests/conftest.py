@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from pipelines.config.load import load_model_config, load_platform_config
 from pipelines.config.model import ModelConfig
@@ -68,25 +69,45 @@ def lakehouse(platform: PlatformConfig) -> Lakehouse:
 PREPARED_DAYS, PREPARED_ROUTES = 120, 40
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name``, made by ``build`` once per test run: under xdist the first worker
+    to ask builds it (the others wait on a file lock) and every worker reads the same copy,
+    so a session fixture's minutes of training are not paid once per worker. Tests copy
+    what they change."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build cut short
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def prepared_lakehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse with 120 days of freight (the demo's data) through bronze, silver and gold, built once per
-    test process; tests copy it into their own CONVEYOR_HOME (see ``model_home``)."""
-    from datetime import date
-
+    """A lakehouse with 120 days of freight (the demo's data) through bronze, silver and
+    gold, built once per test run; tests copy it into their own CONVEYOR_HOME (see
+    ``model_home``)."""
     from pipelines.local.backfill import process_landed_days
     from pipelines.samples.generate import generate_batches
 
-    home = tmp_path_factory.mktemp("prepared")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        platform = load_platform_config()
-        config = load_model_config("freight_volume")
-        days = generate_batches(
-            platform, config, start=date(2024, 1, 1), days=PREPARED_DAYS, routes=PREPARED_ROUTES
-        )
-        process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
-    return home / "lakehouse"
+    def build(home: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CONVEYOR_HOME", str(home))
+            platform = load_platform_config()
+            config = load_model_config("freight_volume")
+            days = generate_batches(
+                platform, config, start=date(2024, 1, 1), days=PREPARED_DAYS, routes=PREPARED_ROUTES
+            )
+            process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
+
+    return built_once(tmp_path_factory, "prepared", build) / "lakehouse"
 
 
 TRAINED_AS_OF = date(2024, 4, 30)
@@ -95,20 +116,21 @@ TRAINED_AS_OF = date(2024, 4, 30)
 @pytest.fixture(scope="session")
 def champion_home(prepared_lakehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home whose freight_volume champion (version 1) was trained as of April 30 on the
-    prepared data, once per test process. Tests copy it; MLflow keeps absolute artifact
+    prepared data, once per test run. Tests copy it; MLflow keeps absolute artifact
     paths, so copies share (and add to) its artifact folder."""
     from pipelines.local.cycle import run_training_cycle
     from pipelines.training.tracking import mlflow_client
 
-    home = tmp_path_factory.mktemp("champion")
-    shutil.copytree(prepared_lakehouse, home / "lakehouse")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        patch.delenv("CONVEYOR_ENV", raising=False)
-        platform, config = load_platform_config(), load_model_config("freight_volume")
-        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
-                           as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
-    return home
+    def build(home: Path) -> None:
+        shutil.copytree(prepared_lakehouse, home / "lakehouse")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CONVEYOR_HOME", str(home))
+            patch.delenv("CONVEYOR_ENV", raising=False)
+            platform, config = load_platform_config(), load_model_config("freight_volume")
+            run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                               as_of=TRAINED_AS_OF, trigger_reason="manual")  # fmt: skip
+
+    return built_once(tmp_path_factory, "champion", build)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from pipelines.lakehouse.storage import Lakehouse
 from pipelines.local.airflow import airflow_environment
 from pipelines.local.cycle import run_training_cycle
 from pipelines.training.tracking import mlflow_client
+from tests.conftest import built_once
 
 SEARCH_DAYS, SEARCH_AS_OF = 36, date(2024, 2, 5)
 TOKEN = "a-generated-serving-token"
@@ -31,37 +32,41 @@ MACHINE_REDIS = "127.0.0.1:6379"
 @pytest.fixture(scope="session")
 def search_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Five weeks of search logs (20 queries a day) through gold, and the base weights of
-    the search model's encoder, built once per test process."""
+    the search model's encoder, built once per test run."""
     from pipelines.local.backfill import process_landed_days
     from pipelines.samples.generate import generate_batches
 
-    home = tmp_path_factory.mktemp("search")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        platform, config = load_platform_config(), load_model_config("search_relevance")
-        days = generate_batches(
-            platform, config, start=date(2024, 1, 1), days=SEARCH_DAYS, queries_per_day=20
-        )
-        process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
-        command = [sys.executable, "-m", "pipelines", "weights", "init", "-m", "search_relevance"]
-        subprocess.run(
-            command, check=True, capture_output=True, env={**os.environ, "CONVEYOR_HOME": str(home)}
-        )
-    return home
+    def build(home: Path) -> None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CONVEYOR_HOME", str(home))
+            platform, config = load_platform_config(), load_model_config("search_relevance")
+            days = generate_batches(
+                platform, config, start=date(2024, 1, 1), days=SEARCH_DAYS, queries_per_day=20
+            )
+            process_landed_days(platform, config, Lakehouse(platform.lakehouse_uri), days)
+            command = [sys.executable, "-m", "pipelines", "weights", "init", "-m", "search_relevance"]
+            subprocess.run(
+                command, check=True, capture_output=True, env={**os.environ, "CONVEYOR_HOME": str(home)}
+            )
+
+    return built_once(tmp_path_factory, "search", build)
 
 
 @pytest.fixture(scope="session")
 def search_champion_home(search_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of ``search_home`` whose search_relevance champion (version 1) was trained as
-    of SEARCH_AS_OF. Its online store holds the last gold day's rows, as ingest left it."""
-    home = tmp_path_factory.mktemp("search-champion")
-    shutil.copytree(search_home, home, dirs_exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CONVEYOR_HOME", str(home))
-        platform, config = load_platform_config(), load_model_config("search_relevance")
-        run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
-                           as_of=SEARCH_AS_OF, trigger_reason="manual")  # fmt: skip
-    return home
+    of SEARCH_AS_OF, once per test run. Its online store holds the last gold day's rows, as
+    ingest left it."""
+
+    def build(home: Path) -> None:
+        shutil.copytree(search_home, home, dirs_exist_ok=True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CONVEYOR_HOME", str(home))
+            platform, config = load_platform_config(), load_model_config("search_relevance")
+            run_training_cycle(platform, config, Lakehouse(platform.lakehouse_uri), mlflow_client(platform),
+                               as_of=SEARCH_AS_OF, trigger_reason="manual")  # fmt: skip
+
+    return built_once(tmp_path_factory, "search-champion", build)
 
 
 @pytest.fixture
