@@ -6,11 +6,11 @@ The nightly schedule fires by itself; every step is a container of the task imag
 through the socket proxy; the champion's lineage names this checkout's commit; serving
 answers with the token only; Prometheus scrapes it and the monitor's results, with
 Alertmanager beside it; a new day is ingested and the monitor DAG judges what was served.
-Then a retrain asked through Airflow's REST API with a login meets faults, each with nothing
-lost: a worker killed mid-task, the training container killed mid-training, PostgreSQL
-restarted during the run; and `make down && make up` keeps champion, registry, prediction
-log and lakehouse. Last, a retrain tunes first (its trials mapped over the workers, one
-study in PostgreSQL), and an alert sent to Alertmanager starts a retrain through the
+Then a retrain asked through Airflow's REST API with a login tunes first (its trials mapped
+over the workers, one study in PostgreSQL) and meets faults, each with nothing lost: a
+worker killed mid-task, the training container killed mid-training, PostgreSQL restarted
+during the run. `make down && make up` keeps champion, registry, prediction log and
+lakehouse. Last, an alert sent to Alertmanager starts a retrain through the
 alert receiver."""
 
 from __future__ import annotations
@@ -326,24 +326,39 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
 
     laps("traffic and monitor DAG")
 
-    # -- Faults during one retrain, each recovered with nothing lost. ------------------------
+    # -- One retrain asked through the REST API: it tunes first (its trials a mapped task over
+    # the workers, one study in PostgreSQL), and meets faults, each recovered, nothing lost.
     drill = trigger(
-        api, TRAIN, "2024-05-01T00:00:00Z", {"reason": "fault drill", "overrides": {"epochs": 30}}
+        api,
+        TRAIN,
+        "2024-05-01T00:00:00Z",
+        {"reason": "fault drill", "tune": True, "overrides": {"epochs": 30}},
     )
     killed_worker = kill_the_worker_running(api, drill, "apply_features", env_file)
     killed_at_epoch = kill_training_container_after(4, env_file)
     restart_postgres_once_training_resumed(api, drill, env_file)
     faults = finished_run(api, TRAIN, drill, env_file)
     assert faults["state"] == "success", faults
+    assert faults["tasks"]["finish_tuning"] == "success", faults
     # The task whose worker died ran again; the training resumed from its checkpoint.
     assert faults["tries"]["apply_features"] >= 2 and faults["tries"]["train_model"] >= 2, faults
-    resumed = training_run_params(api, drill, mlflow_auth)
+    trained_run, resumed = training_run_params(api, drill, mlflow_auth)
     # (the epoch logged last may not have reached its checkpoint when the kill came)
     assert int(resumed["resumed_from_epoch"]) >= killed_at_epoch - 1 >= 3, (resumed, killed_at_epoch)
     assert docker("ps", "-aq", "--filter", "name=conveyor-apply_features-").stdout.split() == [], (
         "the dead worker's container was removed by the retry"
     )
     print(f"killed worker {killed_worker}, training at epoch {killed_at_epoch}; run {faults}")
+    # The version it registered records the study: every trial of the config's count ran.
+    (registered,) = get(
+        f"{MLFLOW}/api/2.0/mlflow/model-versions/search",
+        auth=mlflow_auth,
+        params={"filter": f"run_id='{trained_run}'"},
+    ).json()["model_versions"]
+    tags = {t["key"]: t["value"] for t in registered["tags"]}
+    tuning = json.loads(tags["conveyor.tuning"])
+    assert tags["conveyor.trigger_reason"] == "fault drill" and tuning["study"].startswith("freight_volume__")
+    assert sum(tuning["trials"].values()) == load_model_config("freight_volume").tuning.trials, tuning
 
     laps("fault drill")
 
@@ -365,18 +380,6 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     assert "2024-05-01" in conveyor(env_file, "/var/lib/conveyor/lakehouse/gold/freight", entrypoint="ls")
 
     laps("down and up")
-
-    # -- A retrain that tunes first: its trials are one mapped task over the two workers. ----
-    tuned = finished_run(
-        api, TRAIN, trigger(api, TRAIN, "2024-05-02T00:00:00Z", {"reason": "tuned", "tune": True}), env_file
-    )
-    assert tuned["state"] == "success" and tuned["tasks"]["finish_tuning"] == "success", tuned
-    challenger = version_tags("challenger")
-    tuning = json.loads(challenger["conveyor.tuning"])
-    assert challenger["conveyor.trigger_reason"] == "tuned" and tuning["study"].startswith("freight_volume__")
-    assert sum(tuning["trials"].values()) == load_model_config("freight_volume").tuning.trials, tuning
-
-    laps("tuned retrain")
 
     # -- An alert sent to Alertmanager reaches the receiver, which starts a retrain. -------
     alert = {"labels": {"alertname": "StackTestAlert", "model": "freight_volume", "severity": "page"}}
@@ -433,7 +436,8 @@ def kill_training_container_after(epoch: int, env_file: Path) -> int:
             return True
         return False
 
-    wait_until(f"training past epoch {epoch}", trained_enough, 600, env_file)
+    # (after the tuning's trials, when the run tunes first)
+    wait_until(f"training past epoch {epoch}", trained_enough, 1800, env_file)
     return reached["epoch"]
 
 
@@ -446,7 +450,8 @@ def restart_postgres_once_training_resumed(api: httpx.Client, run_id: str, env_f
     docker("restart", *service_containers("postgres"))
 
 
-def training_run_params(api: httpx.Client, run_id: str, auth: tuple[str, str]) -> dict[str, str]:
+def training_run_params(api: httpx.Client, run_id: str, auth: tuple[str, str]) -> tuple[str, dict[str, str]]:
+    """The MLflow run id of the DAG run's training, and its parameters."""
     entry = api.get(
         f"/api/v2/dags/{TRAIN}/dagRuns/{run_id}/taskInstances/train_model/xcomEntries/return_value"
     )
@@ -455,7 +460,7 @@ def training_run_params(api: httpx.Client, run_id: str, auth: tuple[str, str]) -
     trained = json.loads(trained) if isinstance(trained, str) else trained
     run = get(f"{MLFLOW}/api/2.0/mlflow/runs/get", params={"run_id": trained["run_id"]}, auth=auth)
     assert run.status_code == 200, run.text
-    return {p["key"]: p["value"] for p in run.json()["run"]["data"]["params"]}
+    return trained["run_id"], {p["key"]: p["value"] for p in run.json()["run"]["data"]["params"]}
 
 
 def prediction_rows() -> int:
