@@ -44,7 +44,7 @@ def test_historical_features_are_the_gold_row_of_the_day_never_a_later_one(bound
     on_the_day = joined.loc[pd.Timestamp("2024-03-08", tz="UTC")]
     assert on_the_day["volume_mean_28d"] == pytest.approx(route["volume_mean_28d"])
     assert on_the_day["volume_lag_14d"] == pytest.approx(route["volume_lag_14d"])
-    # Before any gold row exists, nothing may be served (Feast's dask store drops the row).
+    # Before any gold row exists, nothing may be served (the row does not come back).
     before_any_gold = joined[joined.index < pd.Timestamp("2024-01-01", tz="UTC")]
     assert before_any_gold["volume_mean_28d"].isna().all()
 
