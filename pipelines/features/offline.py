@@ -66,7 +66,12 @@ def entity_frame(entity_rows: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame
 def reshaped(joined: pd.DataFrame, sent: pd.DataFrame, features: Mapping[str, Any]) -> pd.DataFrame:
     """``joined``, what a store returned for ``sent`` (an ``entity_frame``), as dask returns
     it: the rows that found a gold row, in ``sent``'s order, the entity columns in their own
-    types (timestamps in UTC), then ``features`` (name -> Feast type) in theirs."""
+    types (timestamps in UTC), then ``features`` (name -> Feast type) in theirs.
+
+    A row found a gold row when any of its features is set (gold rows carry their entity's
+    own columns, e.g. origin). A row whose entity gold never had is dropped too; dask's TTL
+    filter would keep it with nulls, but its sort on the null timestamps failed before
+    ("Divisions calculation failed") when we tried, so dask gives no frame to match there."""
     import pandas as pd
 
     names = list(features)

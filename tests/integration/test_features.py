@@ -84,3 +84,16 @@ def test_an_empty_training_set_is_a_clear_error(bound):
     store, config, lakehouse = bound
     with pytest.raises(MissingInputError, match="the training set is empty"):
         build_datasets(lakehouse, store, config, date(2024, 1, 12))
+
+
+def test_dask_and_duckdb_build_the_same_datasets(model_home):
+    """The offline store is a platform setting: either one gives the same sets, by hash."""
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    built = {}
+    for name in ("duckdb", "dask"):
+        feast = platform.feast.model_copy(update={"offline_store": name})
+        store = feature_store(platform.model_copy(update={"feast": feast}))
+        apply_features(store, config, lakehouse)
+        built[name] = build_datasets(lakehouse, store, config, date(2024, 4, 30))
+    assert built["duckdb"] == built["dask"]
