@@ -1,45 +1,52 @@
-"""Point-in-time retrieval of a training set from Feast's dask offline store: Conveyor's
-Dask settings (``pipelines.features.store.DASK_SETTINGS``: tasks in the calling thread, shuffles
-in memory) against Dask's defaults (a thread pool, shuffles through files on disk), on the
-same store, entity rows and machine, in one run.
+"""Point-in-time retrieval of a training set by Feast's offline stores: DuckDB (Conveyor's
+default, ``feast.offline_store: duckdb``) against dask (the earlier one, on Conveyor's Dask
+settings), on the same gold, entity rows and machine, in one run.
 
-    python benchmarks/historical_features.py [--days 120] [--routes 40 400] [--rounds 3]
+    python benchmarks/historical_features.py [--days 365] [--routes 40 400] [--limit 900]
 
 For each ``--routes`` count, builds ``--days`` days of the demo's freight data from
-2024-01-01 through bronze, silver and gold in a temporary CONVEYOR_HOME (local profile),
-applies the feature repo, and takes the labelled rows ``build_datasets`` would join as of
-the last day. Then ``historical_features`` (what ``conveyor datasets build`` calls) runs
-``--rounds`` times under each setting, in alternating order (AB, BA, ...), after one
-untimed warm-up of each. Every result must equal the first (same rows, same values)
-before any time is reported. Reported per size: the best and median seconds of each
-setting and the ratio defaults / Conveyor (above 1: Conveyor's settings are faster).
-Results go to ``benchmarks/results/historical_features.json``.
+2024-01-01 through bronze, silver and gold in a temporary CONVEYOR_HOME (local profile), and
+takes the labelled rows ``build_datasets`` would join as of the last day. Then each store in
+its own subprocess, so that its peak memory (``ru_maxrss``) is its own and a store that runs
+out of time or memory leaves the others be: it applies the feature repo, runs
+``historical_features`` (what ``conveyor datasets build`` calls) once under the clock, and
+writes the rows it returned. A store still running after ``--limit`` seconds is stopped and
+reported as timed out. ``--rounds`` repeats that in alternating order (AB, BA, ...). The rows
+of every store that finished must be equal (``pd.testing.assert_frame_equal``: same rows,
+order, values and types) before any figure is reported. Reported per size and store: the
+median seconds of the retrieval alone, the peak memory of its process (MiB), what the
+retrieval added to that peak (the process held ~400 MiB of imports, registry and entity rows
+before it), and the ratios dask / DuckDB.
+
+Left out: Feast's PostgreSQL offline store (it needs a PostgreSQL server holding gold) and its
+Spark store (it needs pyspark, which must not share the test environment: with it installed,
+importing great_expectations ends pytest). Both were measured in an earlier session, not by
+this script. Results go to ``benchmarks/results/historical_features.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import date, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from measure import Figure, Repeats, Run, Stopwatch, print_ratios, ratio
+from measure import Figure, Stopwatch, alternating, peak_rss_mib, print_ratios, ratio
 
 START = date(2024, 1, 1)
-# Dask's own defaults outside a distributed cluster, named explicitly so that a Dask whose
-# defaults change still measures the same baseline.
-DASK_DEFAULTS = {"scheduler": "threads", "dataframe.shuffle.method": "disk"}
+STORES = ("duckdb", "dask")
 
 
-def prepared_store(home: Path, days: int, routes: int) -> tuple[Any, Any, Any]:
-    """The store, the model config and the labelled entity rows, on fresh data in ``home``."""
+def prepare(home: Path, days: int, routes: int, rows_path: Path) -> int:
+    """Fresh data in ``home``; the labelled entity rows written to ``rows_path``; their count."""
     os.environ["CONVEYOR_HOME"] = str(home)
     from pipelines.config.load import load_model_config, load_platform_config
     from pipelines.features.datasets import label_rows
-    from pipelines.features.store import apply_features, feature_store
     from pipelines.lakehouse.storage import Lakehouse
     from pipelines.local.backfill import process_landed_days
     from pipelines.samples.generate import generate_batches
@@ -48,63 +55,142 @@ def prepared_store(home: Path, days: int, routes: int) -> tuple[Any, Any, Any]:
     lakehouse = Lakehouse(platform.lakehouse_uri)
     landed = generate_batches(platform, config, start=START, days=days, routes=routes)
     process_landed_days(platform, config, lakehouse, landed)
+    rows = label_rows(lakehouse, config, START + timedelta(days=days - 1))
+    rows.to_parquet(rows_path, index=False)
+    return len(rows)
+
+
+def worker(store_name: str, home: Path, rows_path: Path, out: Path) -> None:
+    """In its own process: one store's retrieval; prints its figures as JSON."""
+    os.environ["CONVEYOR_HOME"] = str(home)
+    import pandas as pd
+
+    from pipelines.config.load import load_model_config, load_platform_config
+    from pipelines.features.store import apply_features, feature_store, historical_features
+    from pipelines.lakehouse.storage import Lakehouse
+
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    feast = platform.feast.model_copy(update={"offline_store": store_name})
+    platform = platform.model_copy(update={"feast": feast})
     store = feature_store(platform)
-    apply_features(store, config, lakehouse)
-    return store, config, label_rows(lakehouse, config, START + timedelta(days=days - 1))
-
-
-def timed_retrieval(store: Any, config: Any, rows: Any, settings: dict[str, str]) -> tuple[float, Any]:
-    import dask
-
-    from pipelines.features.store import ENTITY_ID, EVENT_TIMESTAMP, historical_features
-
-    with dask.config.set(settings), Stopwatch() as watch:
+    apply_features(store, config, Lakehouse(platform.lakehouse_uri))
+    rows = pd.read_parquet(rows_path)
+    before = peak_rss_mib()
+    with Stopwatch() as watch:
         joined = historical_features(store, config, rows)
-    return watch.seconds, joined.sort_values([EVENT_TIMESTAMP, ENTITY_ID], ignore_index=True)
+    peak = peak_rss_mib()
+    joined.to_parquet(out, index=False)
+    figures = {"seconds": watch.seconds, "peak_mib": peak, "before_mib": before, "rows": len(joined)}
+    print(json.dumps(figures))
 
 
-def measure(days: int, routes: int, rounds: int) -> tuple[dict[str, Any], Figure]:
-    """One size's results, and its medians side by side."""
-    from pipelines.features.store import DASK_SETTINGS
+def run_store(store_name: str, home: Path, rows_path: Path, out: Path, limit: float) -> dict[str, Any]:
+    """One store's retrieval in a subprocess: its figures, or ``{"timed_out": limit}``."""
+    command = [sys.executable, __file__, "--worker", store_name, str(home), str(rows_path), str(out)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        return {"timed_out": limit}
+    if done.returncode != 0:
+        raise RuntimeError(f"{store_name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
-    settings = {"dask_defaults": DASK_DEFAULTS, "conveyor": DASK_SETTINGS}
+
+def measure(days: int, routes: int, rounds: int, limit: float) -> tuple[dict[str, Any], list[Figure]]:
+    """One size's results, and its figures of dask next to DuckDB's."""
+    import pandas as pd
+
     with tempfile.TemporaryDirectory() as scratch:
+        home, rows_path = Path(scratch) / "home", Path(scratch) / "rows.parquet"
         ready = Stopwatch()
-        store, config, rows = prepared_store(Path(scratch) / "home", days, routes)
-        print(f"{routes} routes x {days} days: data ready in {ready.elapsed():.0f} s", flush=True)
-        first: dict[str, Any] = {}
-
-        def retrieval(name: str) -> tuple[float, None]:
-            """Times one retrieval with ``name``'s settings; the rows must equal the first's."""
-            seconds, joined = timed_retrieval(store, config, rows, settings[name])
-            assert joined.equals(first.setdefault("rows", joined)), f"{name} returned different rows"
-            return seconds, None
-
-        repeats = Repeats({name: partial(retrieval, name) for name in settings}, rounds)
-        repeats.warm_up()  # also the first equality checks
-        repeats.run()
-    medians = {name: repeats.median(name) for name in settings}
-    result = {
+        entity_rows = prepare(home, days, routes, rows_path)
+        print(f"{routes} routes x {days} days: {entity_rows:,} entity rows ready in {ready.elapsed():.0f} s")
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in STORES}
+        frames: dict[str, pd.DataFrame] = {}
+        for number, order in alternating(list(STORES), rounds):
+            for name in order:
+                if any("timed_out" in run for run in runs[name]):
+                    continue
+                out = Path(scratch) / f"{name}.parquet"
+                figures = run_store(name, home, rows_path, out, limit)
+                runs[name].append(figures)
+                if "timed_out" not in figures:
+                    frames.setdefault(name, pd.read_parquet(out))
+                print(f"  round {number + 1}/{rounds} {name:7} {_shown(figures)}", flush=True)
+    finished = list(frames)
+    for name in finished[1:]:  # every store that finished returned the same rows
+        pd.testing.assert_frame_equal(frames[name], frames[finished[0]], obj=f"{name} vs {finished[0]}")
+    stores = {name: _summary(runs[name], limit) for name in STORES}
+    result: dict[str, Any] = {
         "days": days,
         "routes": routes,
-        "entity_rows": len(rows),
-        "rows_with_features": int(first["rows"].dropna(subset=config.features.numeric[:1]).shape[0]),
-        "seconds": {name: repeats.summary(name) for name in settings},
-        "defaults_over_conveyor": ratio(medians["dask_defaults"], medians["conveyor"]),
+        "entity_rows": entity_rows,
+        "rows_with_features": len(frames[finished[0]]) if finished else None,
+        "identical_rows": finished,
+        "stores": stores,
     }
-    label = f"{routes} routes, {len(rows):,} entity rows: median s"
-    return result, Figure(label, medians["dask_defaults"], medians["conveyor"])
+    figures = []
+    if all("seconds" in stores[name] for name in STORES):
+        duck, dask = stores["duckdb"], stores["dask"]
+        result["dask_over_duckdb"] = {
+            "seconds": ratio(dask["seconds"], duck["seconds"]),
+            "peak_mib": ratio(dask["peak_mib"], duck["peak_mib"]),
+            "retrieval_mib": ratio(dask["retrieval_mib"], max(duck["retrieval_mib"], 1)),
+        }
+        figures = [
+            Figure(f"{routes} routes, {entity_rows:,} rows: s", dask["seconds"], duck["seconds"]),
+            Figure(f"{routes} routes, {entity_rows:,} rows: peak MiB", dask["peak_mib"], duck["peak_mib"]),
+            Figure(
+                f"{routes} routes, {entity_rows:,} rows: retrieval MiB",
+                dask["retrieval_mib"],
+                max(duck["retrieval_mib"], 1),
+            ),
+        ]
+    return result, figures
+
+
+def _shown(figures: dict[str, Any]) -> str:
+    if "timed_out" in figures:
+        return "timed out"
+    return f"{figures['seconds']:8.2f} s {figures['peak_mib']:8.0f} MiB"
+
+
+def _summary(runs: list[dict[str, Any]], limit: float) -> dict[str, Any]:
+    """A store's rounds: the median seconds, the most memory; or that it timed out."""
+    import statistics
+
+    done = [run for run in runs if "timed_out" not in run]
+    if not done:
+        return {"timed_out_after_s": limit}
+    return {
+        "seconds": round(statistics.median(run["seconds"] for run in done), 2),
+        "all_seconds": [round(run["seconds"], 2) for run in done],
+        "peak_mib": round(max(run["peak_mib"] for run in done)),
+        "before_retrieval_mib": round(max(run["before_mib"] for run in done)),
+        # What the retrieval added to the process's peak (imports, registry and rows before).
+        "retrieval_mib": round(max(run["peak_mib"] - run["before_mib"] for run in done)),
+    }
 
 
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":
+        worker(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+        return
+    from measure import Run
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--routes", type=int, nargs="+", default=[40, 400])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--limit", type=float, default=900.0, help="seconds a store may take per retrieval")
     args = parser.parse_args()
-    run = Run("historical_features", versions=("feast", "dask", "pandas"))
-    measured = [measure(args.days, routes, args.rounds) for routes in args.routes]
-    print_ratios([figure for _, figure in measured], "Dask defaults", "Conveyor")
+    run = Run("historical_features", versions=("feast", "duckdb", "ibis-framework", "dask", "pandas"))
+    run.warn_if_busy()
+    measured = [measure(args.days, routes, args.rounds, args.limit) for routes in args.routes]
+    figures = [figure for _, sized in measured for figure in sized]
+    if figures:
+        print_ratios(figures, "dask", "DuckDB")
     run.write({"sizes": [size for size, _ in measured]})
 
 

@@ -23,7 +23,10 @@ def declare(gold_uri: str) -> list[object]:
     )
     gold = FileSource(
         name="freight_gold",
-        path=gold_uri,
+        # Every day's file (gold_uri/logical_date=YYYY-MM-DD/data-<hash>.parquet): a glob that
+        # DuckDB and dask both read; the partition's _manifest.json and a file still being
+        # written (.data-....tmp-...) do not match it.
+        path=f"{gold_uri}/logical_date=*/*.parquet",
         timestamp_field="event_timestamp",
         description="Gold features as of each logical date, for the day a week ahead.",
     )

@@ -22,6 +22,12 @@ class FeastConfig(StrictModel):
     project: Identifier = "conveyor"
     registry: str = Field(description="Path or SQL URL of Feast's registry.")
     online_store: OnlineStoreConfig
+    offline_store: Literal["duckdb", "dask"] = Field(
+        default="duckdb",
+        description="Feast's offline store, which joins training sets point-in-time from gold:"
+        " duckdb (fast, little memory) or dask (the earlier one; same rows, see"
+        " pipelines/features/offline.py).",
+    )
 
 
 class ServingConfig(StrictModel):

@@ -19,6 +19,7 @@ from pipelines.config.load import REPO_ROOT
 from pipelines.config.model import ModelConfig
 from pipelines.config.platform import PlatformConfig
 from pipelines.errors import ConfigError, MissingInputError
+from pipelines.features.offline import entity_frame, offline_store_config, reshaped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,11 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("conveyor.features")
 ENTITY_ID, EVENT_TIMESTAMP = "entity_id", "event_timestamp"
 SQL_SCHEMES = ("postgresql", "mysql", "sqlite://")
-# Feast's dask offline store on Dask's defaults (a thread pool, a shuffle through files on
-# disk) spends most of a training set's retrieval coordinating its ~15k small tasks (gold is
-# one partition a day). Tasks run in the calling thread and shuffled in memory, the same
-# rows come back 2-3x faster; see benchmarks/historical_features.py.
-DASK_SETTINGS = {"scheduler": "synchronous", "dataframe.shuffle.method": "tasks"}
 
 
 def feature_repo_dir() -> Path:
@@ -41,12 +37,10 @@ def feature_repo_dir() -> Path:
 
 
 def feature_store(platform: PlatformConfig) -> FeatureStore:
-    """A Feast store on the platform's registry, file offline store and online store."""
-    import dask
+    """A Feast store on the platform's registry, offline store (over gold's files) and
+    online store."""
     from feast import FeatureStore
     from feast.repo_config import RepoConfig
-
-    dask.config.set(DASK_SETTINGS)
 
     online = platform.feast.online_store.model_dump(exclude_none=True)
     registry: str | dict[str, Any] = platform.feast.registry
@@ -61,7 +55,7 @@ def feature_store(platform: PlatformConfig) -> FeatureStore:
         project=platform.feast.project,
         provider="local",
         registry=registry,
-        offline_store={"type": "dask"},
+        offline_store=offline_store_config(platform.feast.offline_store),
         online_store=online,
         entity_key_serialization_version=3,
         repo_path=str(platform.home),
@@ -108,11 +102,16 @@ def _service(store: FeatureStore, config: ModelConfig) -> FeatureService:
 
 
 def served_features(store: FeatureStore, config: ModelConfig) -> list[str]:
-    return [
-        feature.name
-        for projection in _service(store, config).feature_view_projections
+    return list(_feature_types(_service(store, config)))
+
+
+def _feature_types(service: FeatureService) -> dict[str, Any]:
+    """Each feature the service serves, with its Feast type."""
+    return {
+        feature.name: feature.dtype
+        for projection in service.feature_view_projections
         for feature in projection.features
-    ]
+    }
 
 
 def check_model_features(store: FeatureStore, config: ModelConfig) -> None:
@@ -148,11 +147,15 @@ def materialize_features(store: FeatureStore, config: ModelConfig, start: date, 
 
 def historical_features(store: FeatureStore, config: ModelConfig, entity_rows: pd.DataFrame) -> pd.DataFrame:
     """Join each entity row (``entity_id``, ``event_timestamp``, ...) with the feature values
-    that were valid at its timestamp, point-in-time."""
+    that were valid at its timestamp, point-in-time. Returned: the entity rows that found a
+    gold row (the first of a repeated key), in their order, with the features; the same
+    frame whichever offline store joined it (``pipelines/features/offline.py``)."""
     if entity_rows.empty:
         raise MissingInputError("no entity rows to fetch features for")
-    job = store.get_historical_features(entity_df=entity_rows, features=_service(store, config))
-    return job.to_df()
+    service = _service(store, config)
+    sent = entity_frame(entity_rows, [ENTITY_ID, EVENT_TIMESTAMP])
+    job = store.get_historical_features(entity_df=sent, features=service)
+    return reshaped(job.to_df(), sent, _feature_types(service))
 
 
 def online_features(store: FeatureStore, config: ModelConfig, entity_ids: list[str]) -> dict[str, list[Any]]:

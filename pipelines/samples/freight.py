@@ -52,6 +52,16 @@ class FreightScenario:
             raise ValueError("a shift needs shift_start, the first day it applies")
 
 
+def stations_per_region(scenario: FreightScenario) -> int:
+    """``scenario.stations_per_region``, or more when its routes need them: ``n`` stations in
+    all make ``n * (n - 1)`` routes (380 for 4 regions of 5). Rows of a scenario the default
+    stations can hold are the same as before this grew."""
+    count = scenario.stations_per_region
+    while len(REGION_FACTORS) * count * (len(REGION_FACTORS) * count - 1) < scenario.routes:
+        count += 1
+    return count
+
+
 def _stations(region: str, count: int, first: int = 1) -> list[str]:
     return [f"{region[:3].upper()}-{number:02d}" for number in range(first, first + count)]
 
@@ -98,7 +108,7 @@ def generate_actuals(scenario: FreightScenario) -> pd.DataFrame:
     stations = [
         (code, region)
         for region in REGION_FACTORS
-        for code in _stations(region, scenario.stations_per_region)
+        for code in _stations(region, stations_per_region(scenario))
     ]
     routes = _routes(base_rng, stations, scenario.routes)
     frame = _daily_volumes(base_rng, routes, days, holiday_days, REGION_FACTORS)
@@ -130,7 +140,7 @@ def _apply_shift(
         stations = [(code, NEW_REGION) for code in _stations(NEW_REGION, scenario.stations_per_region)]
         factors = {NEW_REGION: NEW_REGION_FACTOR}
     else:  # new_stations: new stations open in the existing regions
-        first = scenario.stations_per_region + 50
+        first = stations_per_region(scenario) + 50
         stations = [(code, region) for region in REGION_FACTORS for code in _stations(region, 2, first)]
         factors = REGION_FACTORS
     routes = _routes(shift_rng, stations, max(4, scenario.routes // 2))

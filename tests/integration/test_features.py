@@ -44,7 +44,7 @@ def test_historical_features_are_the_gold_row_of_the_day_never_a_later_one(bound
     on_the_day = joined.loc[pd.Timestamp("2024-03-08", tz="UTC")]
     assert on_the_day["volume_mean_28d"] == pytest.approx(route["volume_mean_28d"])
     assert on_the_day["volume_lag_14d"] == pytest.approx(route["volume_lag_14d"])
-    # Before any gold row exists, nothing may be served (Feast's dask store drops the row).
+    # Before any gold row exists, nothing may be served (the row does not come back).
     before_any_gold = joined[joined.index < pd.Timestamp("2024-01-01", tz="UTC")]
     assert before_any_gold["volume_mean_28d"].isna().all()
 
@@ -84,3 +84,16 @@ def test_an_empty_training_set_is_a_clear_error(bound):
     store, config, lakehouse = bound
     with pytest.raises(MissingInputError, match="the training set is empty"):
         build_datasets(lakehouse, store, config, date(2024, 1, 12))
+
+
+def test_dask_and_duckdb_build_the_same_datasets(model_home):
+    """The offline store is a platform setting: either one gives the same sets, by hash."""
+    platform, config = load_platform_config(), load_model_config("freight_volume")
+    lakehouse = Lakehouse(platform.lakehouse_uri)
+    built = {}
+    for name in ("duckdb", "dask"):
+        feast = platform.feast.model_copy(update={"offline_store": name})
+        store = feature_store(platform.model_copy(update={"feast": feast}))
+        apply_features(store, config, lakehouse)
+        built[name] = build_datasets(lakehouse, store, config, date(2024, 4, 30))
+    assert built["duckdb"] == built["dask"]

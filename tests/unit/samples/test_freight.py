@@ -5,12 +5,14 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from pipelines.lakehouse.storage import frame_hash
 from pipelines.samples.freight import (
     BATCH_COLUMNS,
     NEW_REGION,
     FreightScenario,
     batches_by_logical_date,
     generate_actuals,
+    stations_per_region,
 )
 
 START = date(2024, 1, 1)
@@ -88,3 +90,18 @@ def test_a_shift_changes_only_what_follows_its_start(kind):
 def test_a_shift_needs_a_start_day():
     with pytest.raises(ValueError, match="shift_start"):
         FreightScenario(start=START, days=10, shift="scale")
+
+
+def test_more_routes_than_the_stations_make_get_more_stations_and_fewer_leave_the_rows_as_they_were():
+    many = generate_actuals(FreightScenario(start=START, days=2, routes=4000))
+    assert many[["origin", "destination"]].drop_duplicates().shape[0] == 4000
+    assert stations_per_region(FreightScenario(start=START, days=2, routes=4000)) == 16
+    assert stations_per_region(FreightScenario(start=START, days=2, routes=380)) == 5
+    # Hashes of these scenarios' rows before the stations grew with the routes (5 a region
+    # make 380 routes): up to 380, every row stays what it was.
+    unchanged = {
+        (40, 30): "d75182935ba073793a6cd24e714fde76b9175c4e807c24d0424d6e647e6567e8",
+        (380, 5): "a8bb33d648b5b96a396180f7e74cd7e2f77f7e03c710c69fe70fd632ed7ab544",
+    }
+    for (routes, days), digest in unchanged.items():
+        assert frame_hash(generate_actuals(FreightScenario(start=START, days=days, routes=routes))) == digest
