@@ -81,5 +81,5 @@ def install() -> None:
     import typeguard
 
     if not getattr(typeguard.typechecked, "lean_for_feast", False):
-        typeguard.typechecked = _lean(typeguard.typechecked)  # type: ignore[assignment]
+        typeguard.typechecked = _lean(typeguard.typechecked)
     sys.modules.setdefault(STAND_IN, _lazy_torch_wrapper())
