@@ -15,7 +15,8 @@ the console script does (``main()`` with the step's command and ``--help``, whic
 and exits before the command's body), then runs that import path. Reported per step: the
 import seconds (the sum of every module's own time), the process's wall seconds, and the
 top modules by cumulative time (a package's cost where it is first imported from another
-package). ``--before REF`` measures a ``git worktree`` of REF in the same run, each step of
+package). Airflow's plugin loading over the checkout's ``plugins/`` is timed beside them (best
+of three). ``--before REF`` measures a ``git worktree`` of REF in the same run, each step of
 both in turn. Results go to ``benchmarks/results/startup.json``.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import re
 import runpy
@@ -215,6 +217,32 @@ def step_table(results: dict[str, dict[str, Any]], label: str) -> None:
         print(f"{step:<22}{result['import_seconds']:>10.2f}{result['wall_seconds']:>8.2f}  {top}")
 
 
+PLUGIN_SCRIPT = """
+import json, time
+from airflow import plugins_manager
+started = time.perf_counter()
+plugins, errors = plugins_manager._get_plugins()
+print(json.dumps({"seconds": time.perf_counter() - started, "plugins": [p.name for p in plugins]}))
+"""
+
+
+def measure_plugins(root: Path, rounds: int = 1) -> dict[str, Any]:
+    """Seconds Airflow's plugin manager takes over the checkout's plugins/ in a fresh
+    process (every Airflow process that loads plugins pays them), best of ``rounds``."""
+    seconds, names = [], []
+    with tempfile.TemporaryDirectory() as airflow_home:
+        env = {**os.environ, "AIRFLOW_HOME": airflow_home, "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+               "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+               "PYTHONPATH": os.pathsep.join([str(root / "plugins"), str(root)])}  # fmt: skip
+        for _ in range(rounds):
+            done = subprocess.run([sys.executable, "-c", PLUGIN_SCRIPT], cwd=root, env=env,
+                                  capture_output=True, text=True, check=True)  # fmt: skip
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            seconds.append(result["seconds"])
+            names = result["plugins"]
+    return {"seconds": round(min(seconds), 3), "plugins": names}
+
+
 def measure_all(roots: dict[str, Path], steps: list[str] | None, rounds: int) -> dict[str, dict[str, Any]]:
     """Every step (by task id) on every checkout, each step on all checkouts in turn."""
     tables = {label: steps_of(root) for label, root in roots.items()}
@@ -245,12 +273,15 @@ def main() -> None:
     with checkout(args.before) if args.before else _nothing() as before:
         roots = {"after": REPO} | ({"before": before} if before else {})
         results = measure_all(roots, args.steps, args.rounds)
+        plugins = {label: measure_plugins(root, max(args.rounds, 3)) for label, root in roots.items()}
     for label, table in results.items():
         step_table(table, label)
-    document: dict[str, Any] = {"rounds": args.rounds, "steps": results["after"]}
+        loaded = ", ".join(plugins[label]["plugins"])
+        print(f"Airflow's plugin loading: {plugins[label]['seconds']:.2f} s ({loaded})")
+    document: dict[str, Any] = {"rounds": args.rounds, "steps": results["after"], "plugins": plugins["after"]}
     document["sum_import_seconds"] = round(sum(r["import_seconds"] for r in results["after"].values()), 2)
     if args.before:
-        document["before"] = {"ref": args.before, "steps": results["before"]}
+        document["before"] = {"ref": args.before, "steps": results["before"], "plugins": plugins["before"]}
         document["before"]["sum_import_seconds"] = round(
             sum(r["import_seconds"] for r in results["before"].values()), 2
         )
