@@ -63,6 +63,7 @@ bench: install system
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/train_text.py
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/orchestration.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/serve_release.py

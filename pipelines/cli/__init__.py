@@ -3,6 +3,9 @@
 Every command takes ``--model <name>`` (a file in ``configs/models/``) and, where it works
 on a partition, ``--logical-date YYYY-MM-DD``. Errors print what went wrong and how to fix
 it, and exit with their code from ``pipelines.errors`` (``conveyor --help`` lists them).
+
+A step is a fresh process, so what it imports is part of its time: commands import their
+step's modules inside the function, and ``main`` makes Feast's import lean (``lean_feast``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import typer
 from pipelines.cli import (  # noqa: F401  (each registers its commands)
     features,
     lakehouse,
+    lean_feast,
     local,
     models,
     monitor,
@@ -33,6 +37,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("conveyor").setLevel(logging.INFO)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    lean_feast.install()  # before any command imports Feast; see its docstring
     try:
         app()
     except ConveyorError as error:
