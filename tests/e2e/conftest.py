@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: the Airflow stack (its dag-processor re-parses every 5 s) and Chromium stop
+# when the browser tests end, not when their xdist worker does, tens of minutes later.
+@pytest.fixture(scope="package")
 def e2e_home(champion_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the home whose freight_volume champion (version 1) was trained as of April 30."""
     home = tmp_path_factory.mktemp("e2e-home")
@@ -35,7 +37,7 @@ def e2e_home(champion_home: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return home
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow_database() -> Iterator[str]:
     """A database of its own on the machine's PostgreSQL, dropped after the session."""
     import sqlalchemy
@@ -52,7 +54,7 @@ def airflow_database() -> Iterator[str]:
         server.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def airflow(e2e_home: Path, airflow_database: str, tmp_path_factory: pytest.TempPathFactory):
     stack = AirflowStack(e2e_home, tmp_path_factory.mktemp("e2e-airflow"), airflow_database)
     try:
@@ -62,7 +64,7 @@ def airflow(e2e_home: Path, airflow_database: str, tmp_path_factory: pytest.Temp
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium with `make system`")
