@@ -3,6 +3,7 @@ default, ``feast.offline_store: duckdb``) against dask (the earlier one, on Conv
 settings), on the same gold, entity rows and machine, in one run.
 
     python benchmarks/historical_features.py [--days 365] [--routes 40 400] [--limit 900]
+        [--memory-gib 12] [--stores duckdb dask]
 
 For each ``--routes`` count, builds ``--days`` days of the demo's freight data from
 2024-01-01 through bronze, silver and gold in a temporary CONVEYOR_HOME (local profile), and
@@ -10,8 +11,9 @@ takes the labelled rows ``build_datasets`` would join as of the last day. Then e
 its own subprocess, so that its peak memory (``ru_maxrss``) is its own and a store that runs
 out of time or memory leaves the others be: it applies the feature repo, runs
 ``historical_features`` (what ``conveyor datasets build`` calls) once under the clock, and
-writes the rows it returned. A store still running after ``--limit`` seconds is stopped and
-reported as timed out. ``--rounds`` repeats that in alternating order (AB, BA, ...). The rows
+writes the rows it returned. A store still running after ``--limit`` seconds, or holding more
+than ``--memory-gib`` GiB, is stopped and reported so. ``--rounds`` repeats that in
+alternating order (AB, BA, ...); ``--stores`` measures fewer stores. The rows
 of every store that finished must be equal (``pd.testing.assert_frame_equal``: same rows,
 order, values and types) before any figure is reported. Reported per size and store: the
 median seconds of the retrieval alone, the peak memory of its process (MiB), what the
@@ -40,6 +42,7 @@ from measure import Figure, Stopwatch, alternating, peak_rss_mib, print_ratios, 
 
 START = date(2024, 1, 1)
 STORES = ("duckdb", "dask")
+STOPPED = {"timed_out", "memory_out"}  # a run's keys when it was stopped before it finished
 
 
 def prepare(home: Path, days: int, routes: int, rows_path: Path) -> int:
@@ -84,20 +87,45 @@ def worker(store_name: str, home: Path, rows_path: Path, out: Path) -> None:
     print(json.dumps(figures))
 
 
-def run_store(store_name: str, home: Path, rows_path: Path, out: Path, limit: float) -> dict[str, Any]:
-    """One store's retrieval in a subprocess: its figures, or ``{"timed_out": limit}``."""
+def run_store(
+    store_name: str, home: Path, rows_path: Path, out: Path, limit: float, memory_gib: float
+) -> dict[str, Any]:
+    """One store's retrieval in a subprocess: its figures, or ``{"timed_out": limit}``, or
+    ``{"memory_out": memory_gib}`` when its resident memory passed ``memory_gib`` (dask at
+    4,000 routes would take the machine's memory; it is stopped there instead)."""
+    import time
+
+    import psutil
+
     command = [sys.executable, __file__, "--worker", store_name, str(home), str(rows_path), str(out)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)
-    except subprocess.TimeoutExpired:
-        return {"timed_out": limit}
-    if done.returncode != 0:
-        raise RuntimeError(f"{store_name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    deadline, ceiling = time.monotonic() + limit, memory_gib * 2**30
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        watched = psutil.Process(child.pid)
+        stopped: dict[str, float] = {}
+        while child.poll() is None:
+            try:
+                resident = watched.memory_info().rss
+            except psutil.NoSuchProcess:
+                break
+            if resident > ceiling:
+                stopped = {"memory_out": memory_gib}
+            elif time.monotonic() > deadline:
+                stopped = {"timed_out": limit}
+            if stopped:
+                child.kill()
+                child.wait()
+                return stopped
+            time.sleep(0.2)
+        stdout, stderr = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"{store_name} failed ({child.returncode}):\n{stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return figures
 
 
-def measure(days: int, routes: int, rounds: int, limit: float) -> tuple[dict[str, Any], list[Figure]]:
+def measure(
+    days: int, routes: int, rounds: int, limit: float, memory_gib: float, stores: list[str]
+) -> tuple[dict[str, Any], list[Figure]]:
     """One size's results, and its figures of dask next to DuckDB's."""
     import pandas as pd
 
@@ -106,33 +134,33 @@ def measure(days: int, routes: int, rounds: int, limit: float) -> tuple[dict[str
         ready = Stopwatch()
         entity_rows = prepare(home, days, routes, rows_path)
         print(f"{routes} routes x {days} days: {entity_rows:,} entity rows ready in {ready.elapsed():.0f} s")
-        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in STORES}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in stores}
         frames: dict[str, pd.DataFrame] = {}
-        for number, order in alternating(list(STORES), rounds):
+        for number, order in alternating(stores, rounds):
             for name in order:
-                if any("timed_out" in run for run in runs[name]):
+                if any(STOPPED & set(run) for run in runs[name]):
                     continue
                 out = Path(scratch) / f"{name}.parquet"
-                figures = run_store(name, home, rows_path, out, limit)
-                runs[name].append(figures)
-                if "timed_out" not in figures:
+                outcome = run_store(name, home, rows_path, out, limit, memory_gib)
+                runs[name].append(outcome)
+                if not STOPPED & set(outcome):
                     frames.setdefault(name, pd.read_parquet(out))
-                print(f"  round {number + 1}/{rounds} {name:7} {_shown(figures)}", flush=True)
+                print(f"  round {number + 1}/{rounds} {name:7} {_shown(outcome)}", flush=True)
     finished = list(frames)
     for name in finished[1:]:  # every store that finished returned the same rows
         pd.testing.assert_frame_equal(frames[name], frames[finished[0]], obj=f"{name} vs {finished[0]}")
-    stores = {name: _summary(runs[name], limit) for name in STORES}
+    summaries = {name: _summary(runs[name]) for name in stores}
     result: dict[str, Any] = {
         "days": days,
         "routes": routes,
         "entity_rows": entity_rows,
         "rows_with_features": len(frames[finished[0]]) if finished else None,
         "identical_rows": finished,
-        "stores": stores,
+        "stores": summaries,
     }
     figures = []
-    if all("seconds" in stores[name] for name in STORES):
-        duck, dask = stores["duckdb"], stores["dask"]
+    if all("seconds" in summaries.get(name, {}) for name in STORES):
+        duck, dask = summaries["duckdb"], summaries["dask"]
         result["dask_over_duckdb"] = {
             "seconds": ratio(dask["seconds"], duck["seconds"]),
             "peak_mib": ratio(dask["peak_mib"], duck["peak_mib"]),
@@ -152,17 +180,22 @@ def measure(days: int, routes: int, rounds: int, limit: float) -> tuple[dict[str
 
 def _shown(figures: dict[str, Any]) -> str:
     if "timed_out" in figures:
-        return "timed out"
+        return f"stopped after {figures['timed_out']:.0f} s"
+    if "memory_out" in figures:
+        return f"stopped above {figures['memory_out']:g} GiB"
     return f"{figures['seconds']:8.2f} s {figures['peak_mib']:8.0f} MiB"
 
 
-def _summary(runs: list[dict[str, Any]], limit: float) -> dict[str, Any]:
-    """A store's rounds: the median seconds, the most memory; or that it timed out."""
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A store's rounds: the median seconds, the most memory; or where it was stopped."""
     import statistics
 
-    done = [run for run in runs if "timed_out" not in run]
+    done = [run for run in runs if not STOPPED & set(run)]
     if not done:
-        return {"timed_out_after_s": limit}
+        stopped = runs[0]
+        if "timed_out" in stopped:
+            return {"timed_out_after_s": stopped["timed_out"]}
+        return {"stopped_above_gib": stopped["memory_out"]}
     return {
         "seconds": round(statistics.median(run["seconds"] for run in done), 2),
         "all_seconds": [round(run["seconds"], 2) for run in done],
@@ -184,10 +217,13 @@ def main() -> None:
     parser.add_argument("--routes", type=int, nargs="+", default=[40, 400])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--limit", type=float, default=900.0, help="seconds a store may take per retrieval")
+    parser.add_argument("--memory-gib", type=float, default=12.0, help="resident memory a store may take")
+    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
     args = parser.parse_args()
     run = Run("historical_features", versions=("feast", "duckdb", "ibis-framework", "dask", "pandas"))
     run.warn_if_busy()
-    measured = [measure(args.days, routes, args.rounds, args.limit) for routes in args.routes]
+    limits = (args.limit, args.memory_gib, args.stores)
+    measured = [measure(args.days, routes, args.rounds, *limits) for routes in args.routes]
     figures = [figure for _, sized in measured for figure in sized]
     if figures:
         print_ratios(figures, "dask", "DuckDB")
