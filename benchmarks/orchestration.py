@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -196,7 +196,7 @@ def main() -> None:
     run.warn_if_busy()
     with (
         tempfile.TemporaryDirectory() as scratch,
-        checkout(args.before) if args.before else _no_checkout() as before,
+        checkout(args.before) if args.before else nullcontext() as before,
     ):
         root = Path(scratch)
         lakehouse = prepare(root)
@@ -221,11 +221,6 @@ def main() -> None:
     if args.before:
         document["before"] = {"ref": args.before, **documents["before"]}
     run.write(document)
-
-
-@contextmanager
-def _no_checkout() -> Iterator[None]:
-    yield None
 
 
 if __name__ == "__main__":

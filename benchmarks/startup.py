@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +270,7 @@ def main() -> None:
     args = parser.parse_args()
     run = Run("startup", versions=["feast", "typeguard", "torch", "mlflow", "apache-airflow"], code=True)
     run.warn_if_busy("; compare before and after of the same run")
-    with checkout(args.before) if args.before else _nothing() as before:
+    with checkout(args.before) if args.before else nullcontext() as before:
         roots = {"after": REPO} | ({"before": before} if before else {})
         results = measure_all(roots, args.steps, args.rounds)
         plugins = {label: measure_plugins(root, max(args.rounds, 3)) for label, root in roots.items()}
@@ -288,11 +288,6 @@ def main() -> None:
         print(f"\nsum of import seconds: {document['sum_import_seconds']} (before: "
               f"{document['before']['sum_import_seconds']})")  # fmt: skip
     run.write(document)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
 
 
 if __name__ == "__main__":
