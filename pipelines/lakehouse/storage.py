@@ -23,7 +23,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import IO, TYPE_CHECKING, Any, Literal
@@ -34,6 +34,8 @@ from fsspec.implementations.local import LocalFileSystem
 from pipelines.errors import MissingInputError, PartitionConflictError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 Layer = Literal["bronze", "silver", "gold", "validations", "quarantine"]
@@ -169,6 +171,35 @@ def frame_to_parquet(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()
+
+
+def pieces_to_parquet(pieces: Iterable[pd.DataFrame], path: Path) -> tuple[FileSource, str, int]:
+    """Consecutive pieces of one frame written to a local Parquet file a piece at a time, so
+    that only one piece is held. Returns the file, the frame's ``frame_hash`` (as of the
+    whole frame, which reads back from the file as ``frame_to_parquet``'s would) and its rows.
+    At least one piece, empty or not, gives the file its columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    hasher, rows = FrameHasher(), 0
+    writer: pq.ParquetWriter | None = None
+    try:
+        for piece in pieces:
+            hasher.update(piece)
+            table = pa.Table.from_pandas(piece, preserve_index=False)
+            writer = writer or pq.ParquetWriter(path, table.schema)
+            writer.write_table(table)
+            rows += len(piece)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise ValueError("no piece to write: a frame needs at least one (possibly empty) piece")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return FileSource(str(path), digest.hexdigest()), hasher.hexdigest(), rows
 
 
 class Lakehouse:

@@ -35,10 +35,10 @@ from pipelines.lakehouse.ingest import BATCH_FILE
 from pipelines.lakehouse.storage import (
     FRAME_FILE,
     FileSource,
-    FrameHasher,
     Lakehouse,
     PartitionKey,
     Published,
+    pieces_to_parquet,
 )
 from pipelines.lakehouse.whole_batch import StagedBatch
 
@@ -176,29 +176,13 @@ def check_batch(
 def write_silver(staged: StagedBatch, config: ModelConfig, folder: Path) -> tuple[FileSource, str, int]:
     """The staged batch as silver: typed, in silver's order, written a chunk at a time to a
     local Parquet file. Returns the file, its ``frame_hash`` (as of the whole frame) and rows."""
-    import hashlib
-
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    path, hasher, rows = folder / FRAME_FILE, FrameHasher(), 0
-    writer: pq.ParquetWriter | None = None
-    try:
-        for batch in staged.in_order(silver_order(config), SILVER_CHUNK_ROWS):
-            frame = silver_types(typed_chunk(pa.Table.from_batches([batch]), config), config)
-            hasher.update(frame)
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            writer = writer or pq.ParquetWriter(path, table.schema)
-            writer.write_table(table)
-            rows += len(frame)
-    finally:
-        if writer is not None:
-            writer.close()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return FileSource(str(path), digest.hexdigest()), hasher.hexdigest(), rows
+    pieces = (
+        silver_types(typed_chunk(pa.Table.from_batches([batch]), config), config)
+        for batch in staged.in_order(silver_order(config), SILVER_CHUNK_ROWS)
+    )
+    return pieces_to_parquet(pieces, folder / FRAME_FILE)
 
 
 def validate_batch(

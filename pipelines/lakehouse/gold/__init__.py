@@ -9,9 +9,10 @@ computed depends on ``features.kind``: ``lags`` (a time series' own history, see
 ``lags.py``) or ``pair_stats`` (an interaction pair's window statistics, ``pair_stats.py``).
 
 Lags are built out of core: DuckDB queries silver's Parquet files in place, within a fixed
-memory limit, so a large batch does not grow the peak (``lags.features_out_of_core``); the
-pandas ``compute_features`` stays as the reference it must equal, row for row and hash for
-hash. Pair statistics still read the window into one pandas frame (``read_history``).
+memory limit, and the result is written a piece of routes at a time, so a large batch does
+not grow the peak (``lags.features_out_of_core``); the pandas ``compute_features`` stays as
+the reference it must equal, row for row and hash for hash. Pair statistics still read
+the window into one pandas frame (``read_history``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pipelines.lakehouse.storage import (
     Published,
     frame_hash,
     frame_to_parquet,
+    pieces_to_parquet,
 )
 
 if TYPE_CHECKING:
@@ -79,16 +81,25 @@ def history_files(lakehouse: Lakehouse, config: ModelConfig, start: date, as_of:
     }
 
 
-def _lags_out_of_core(
-    lakehouse: Lakehouse, config: ModelConfig, start: date, as_of: date
-) -> tuple[pd.DataFrame, int]:
-    """Lag features queried from silver's files in place, in memory that does not grow with
-    the history (see ``lags.features_out_of_core``)."""
-    local = isinstance(lakehouse.fs, LocalFileSystem)
-    files = history_files(lakehouse, config, start, as_of)
+def _publish_lags(
+    lakehouse: Lakehouse, config: ModelConfig, as_of: date, inputs: dict[str, str]
+) -> Published:
+    """Lag features queried from silver's files in place and written a piece at a time, in
+    memory that grows neither with the history nor with the routes (see
+    ``lags.features_out_of_core``)."""
+    filesystem = None if isinstance(lakehouse.fs, LocalFileSystem) else lakehouse.fs
+    files = history_files(lakehouse, config, lookback_start(as_of, config), as_of)
     with tempfile.TemporaryDirectory(prefix="conveyor-gold-") as folder:
-        return lags.features_out_of_core(
-            files, as_of, config, Path(folder), filesystem=None if local else lakehouse.fs
+        spill = Path(folder) / "spill"
+        query = lags.features_out_of_core(files, as_of, config, spill, filesystem=filesystem)
+        with query as (pieces, history_rows):
+            written, content_hash, rows = pieces_to_parquet(pieces, Path(folder) / FRAME_FILE)
+        return lakehouse.publish(
+            PartitionKey("gold", config.source.name, as_of),
+            {FRAME_FILE: written},
+            content_hash=content_hash,
+            rows=rows,
+            inputs={**inputs, "history_rows": str(history_rows)},
         )
 
 
@@ -104,17 +115,14 @@ def build_gold(lakehouse: Lakehouse, config: ModelConfig, logical_date: date) ->
         PartitionKey("silver", source, logical_date),
         "its batch was not validated or was quarantined; run `conveyor validate` first",
     )
-    start = lookback_start(logical_date, config)
     if isinstance(config.features, LagFeatures):
-        gold, history_rows = _lags_out_of_core(lakehouse, config, start, logical_date)
-    else:
-        history = read_history(lakehouse, config, start, logical_date)
-        gold, history_rows = compute_features(history, logical_date, config), len(history)
-    inputs = {"silver": silver.content_hash, "history_rows": str(history_rows)}
+        return _publish_lags(lakehouse, config, logical_date, {"silver": silver.content_hash})
+    history = read_history(lakehouse, config, lookback_start(logical_date, config), logical_date)
+    gold = compute_features(history, logical_date, config)
     return lakehouse.publish(
         PartitionKey("gold", source, logical_date),
         {FRAME_FILE: frame_to_parquet(gold)},
         content_hash=frame_hash(gold),
         rows=len(gold),
-        inputs=inputs,
+        inputs={"silver": silver.content_hash, "history_rows": str(len(history))},
     )

@@ -7,16 +7,20 @@ day a forecast made on D is for, computed only from what had been reported by D.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.config.model import LagFeatures, ModelConfig
-from pipelines.lakehouse.gold.keys import entity_id
+from pipelines.lakehouse.gold.keys import SEPARATOR, entity_id
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
+
+PIECE_ROWS = 100_000  # routes a gold piece holds; one piece is in memory at a time
 
 
 def lookback_start(as_of: date, features: LagFeatures) -> date:
@@ -55,12 +59,12 @@ def compute_features(history: pd.DataFrame, as_of: date, config: ModelConfig) ->
         means = recent.groupby(keys, as_index=False)[target].mean()
         rows = rows.merge(means.rename(columns={target: f"{target}_mean_{window}d"}), on=keys, how="left")
 
-    return _finish(rows, as_of, config)
+    return _finish(rows, as_of, config).sort_values("entity_id", ignore_index=True)
 
 
 def _finish(rows: pd.DataFrame, as_of: date, config: ModelConfig) -> pd.DataFrame:
-    """One row per route (keys, slices, lags, means) completed with the target day's
-    calendar and the entity id, the numbers as float64, sorted by entity id."""
+    """Rows of one route each (keys, slices, lags, means) completed with the target day's
+    calendar and the entity id, the numbers as float64, in the order given."""
     import holidays
     import pandas as pd
 
@@ -79,7 +83,7 @@ def _finish(rows: pd.DataFrame, as_of: date, config: ModelConfig) -> pd.DataFram
     rows["event_timestamp"] = target_day.tz_localize("UTC")
     numeric = [c for c in rows.columns if c.startswith(f"{target}_")]
     rows[numeric] = rows[numeric].astype("float64")
-    return rows.sort_values("entity_id", ignore_index=True)
+    return rows
 
 
 def _quoted(name: str) -> str:
@@ -90,14 +94,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+@contextmanager
 def features_out_of_core(
-    partitions: Mapping[date, str], as_of: date, config: ModelConfig, folder: Path, filesystem: Any = None
-) -> tuple[pd.DataFrame, int]:
+    partitions: Mapping[date, str],
+    as_of: date,
+    config: ModelConfig,
+    folder: Path,
+    filesystem: Any = None,
+    piece_rows: int = PIECE_ROWS,
+) -> Iterator[tuple[Iterator[pd.DataFrame], int]]:
     """``compute_features`` on the silver Parquet files ``partitions`` (logical date -> file),
     queried in place by DuckDB within ``MEMORY_LIMIT`` (it spills to ``folder``), so memory
-    does not grow with the history; only the result, one row per route, is held. Returns the
-    features and the number of history rows read. ``filesystem`` is the fsspec filesystem
-    of non-local files.
+    grows neither with the history nor with the routes: gives the features as consecutive
+    pieces of at most ``piece_rows`` routes, in entity id order (the reference's frame, cut
+    into pieces), and the number of history rows read. ``filesystem`` is the fsspec
+    filesystem of non-local files. The pieces are read while the context is open.
 
     The same rules, in SQL: the latest report of a (route, day) wins, rows reported or dated
     after ``as_of`` are ignored, the slices come from a route's latest day, a lag is the
@@ -105,7 +116,6 @@ def features_out_of_core(
     sums over counts, divided here as pandas divides them.
     """
     import duckdb
-    import numpy as np
     import pyarrow.parquet as pq
 
     from pipelines.lakehouse.whole_batch import MEMORY_LIMIT
@@ -139,6 +149,8 @@ def features_out_of_core(
         recent = f"{q(day)} > {as_of_ts} - INTERVAL {int(window)} DAY"
         columns.append(f"CAST({total}({value}) FILTER (WHERE {recent}) AS DOUBLE) AS sum_{window}")
         columns.append(f"count({value}) FILTER (WHERE {recent}) AS count_{window}")
+    # The entity id as keys.entity_id writes it; VARCHAR orders by code point, as pandas does.
+    entity = f" || {_literal(SEPARATOR)} || ".join(f"CAST({q(k)} AS VARCHAR)" for k in keys)
     query = f"""
         WITH history AS ({history}),
         known AS (
@@ -147,18 +159,39 @@ def features_out_of_core(
             WHERE logical_date <= DATE '{as_of.isoformat()}' AND {q(day)} <= {as_of_ts}
             GROUP BY {key_names}, {q(day)}
         )
-        SELECT {key_names}, {", ".join(columns)} FROM known GROUP BY {key_names}
+        SELECT {key_names}, {", ".join(columns)} FROM known GROUP BY {key_names} ORDER BY {entity}
     """
     spill = {"memory_limit": MEMORY_LIMIT, "temp_directory": str(folder)}
     connection = duckdb.connect(config={**spill, "preserve_insertion_order": False})
     try:
         if filesystem is not None:
             connection.register_filesystem(filesystem)
-        found = connection.sql(query).to_arrow_table()
         history_rows = connection.sql(f"SELECT count(*) FROM ({history})").fetchall()[0][0]
+        reader = connection.sql(query).fetch_record_batch(piece_rows)
+
+        def pieces() -> Iterator[pd.DataFrame]:
+            import pyarrow as pa
+
+            empty = True
+            for batch in reader:
+                empty = False
+                yield _piece(pa.Table.from_batches([batch]), dtypes, as_of, config)
+            if empty:  # one empty piece: the file still has its columns
+                yield _piece(reader.schema.empty_table(), dtypes, as_of, config)
+
+        yield pieces(), int(history_rows)
     finally:
         connection.close()
 
+
+def _piece(found: pa.Table, dtypes: pd.Series, as_of: date, config: ModelConfig) -> pd.DataFrame:
+    """Gold rows from the query's rows: silver's types, the means divided, ``_finish``ed."""
+    import numpy as np
+
+    features = config.features
+    assert isinstance(features, LagFeatures)
+    target, keys = config.target, config.entity_keys
+    slices = [c for c in config.slices if c not in keys]
     rows = found.select([*keys, *slices]).to_pandas()
     rows = rows.astype({c: dtypes[c] for c in rows.columns})
     for lag in features.lags_days:
@@ -168,4 +201,4 @@ def features_out_of_core(
         counts = found[f"count_{window}"].to_numpy(zero_copy_only=False).astype("float64")
         with np.errstate(invalid="ignore", divide="ignore"):
             rows[f"{target}_mean_{window}d"] = np.where(counts > 0, sums / counts, np.nan)
-    return _finish(rows, as_of, config), int(history_rows)
+    return _finish(rows, as_of, config)

@@ -16,7 +16,14 @@ import pytest
 from pipelines.config.model import ModelConfig
 from pipelines.lakehouse.gold import build_gold, compute_features, history_files, lookback_start, read_history
 from pipelines.lakehouse.gold.lags import features_out_of_core
-from pipelines.lakehouse.storage import FRAME_FILE, Lakehouse, PartitionKey, frame_hash, frame_to_parquet
+from pipelines.lakehouse.storage import (
+    FRAME_FILE,
+    Lakehouse,
+    PartitionKey,
+    frame_hash,
+    frame_to_parquet,
+    pieces_to_parquet,
+)
 from pipelines.lakehouse.validate import to_silver
 
 FIRST, LAST = date(2024, 2, 1), date(2024, 4, 4)  # the silver partitions' logical dates
@@ -84,17 +91,56 @@ def silver(lakehouse: Lakehouse, freight_config: ModelConfig) -> Lakehouse:
     return lakehouse
 
 
+@pytest.mark.parametrize("piece_rows", [100_000, 4])
 @pytest.mark.parametrize("as_of", [AS_OF, date(2024, 3, 20), date(2024, 3, 24)])
-def test_out_of_core_gold_equals_the_pandas_reference(silver, freight_config, tmp_path, as_of):
+def test_out_of_core_gold_equals_the_pandas_reference(silver, freight_config, tmp_path, as_of, piece_rows):
     start = lookback_start(as_of, freight_config)
     history = read_history(silver, freight_config, start, as_of)
     reference = compute_features(history, as_of, freight_config)
-    gold, history_rows = features_out_of_core(
-        history_files(silver, freight_config, start, as_of), as_of, freight_config, tmp_path
-    )
+    files = history_files(silver, freight_config, start, as_of)
+    with features_out_of_core(files, as_of, freight_config, tmp_path, piece_rows=piece_rows) as (
+        pieces,
+        history_rows,
+    ):
+        cut = list(pieces)
+    assert [len(piece) for piece in cut[:-1]] == [piece_rows] * (len(cut) - 1)
+    gold = pd.concat(cut, ignore_index=True)
     pd.testing.assert_frame_equal(gold, reference, check_exact=True)
     assert frame_hash(gold) == frame_hash(reference)
     assert history_rows == len(history)
+
+
+def test_gold_written_in_pieces_reads_back_as_the_whole_frame_and_hashes_alike(
+    silver, freight_config, tmp_path
+):
+    start = lookback_start(AS_OF, freight_config)
+    reference = compute_features(read_history(silver, freight_config, start, AS_OF), AS_OF, freight_config)
+    files = history_files(silver, freight_config, start, AS_OF)
+    with features_out_of_core(files, AS_OF, freight_config, tmp_path / "spill", piece_rows=3) as (pieces, _):
+        written, content_hash, rows = pieces_to_parquet(pieces, tmp_path / "gold.parquet")
+    assert (content_hash, rows) == (frame_hash(reference), len(reference))
+    stored = pd.read_parquet(io.BytesIO(frame_to_parquet(reference)))
+    pd.testing.assert_frame_equal(pd.read_parquet(written.uri), stored, check_exact=True)
+
+
+def test_a_day_with_no_route_known_yet_is_an_empty_gold_with_every_column(silver, freight_config, tmp_path):
+    """Only a future-dated row reported by the as-of date: no route has a known day."""
+    as_of = date(2024, 4, 1)
+    future = silver.read_frame(PartitionKey("silver", freight_config.source.name, date(2024, 3, 30)))
+    future = future[future["date"] > pd.Timestamp(as_of)]
+    assert len(future) == 1, "the fixture's future-dated row"
+    path = tmp_path / "future.parquet"
+    path.write_bytes(frame_to_parquet(future))
+    with features_out_of_core({as_of: str(path)}, as_of, freight_config, tmp_path / "spill") as (
+        pieces,
+        rows,
+    ):
+        written, _, count = pieces_to_parquet(pieces, tmp_path / "gold.parquet")
+    assert (rows, count) == (1, 0)
+    whole = compute_features(
+        read_history(silver, freight_config, AS_OF - timedelta(40), AS_OF), AS_OF, freight_config
+    )
+    assert list(pd.read_parquet(written.uri).columns) == list(whole.columns)
 
 
 def test_build_gold_publishes_what_the_pandas_reference_computes(silver, freight_config):
