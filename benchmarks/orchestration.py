@@ -1,16 +1,22 @@
 """Orchestration overhead: the train DAG's wall time against the sum of its steps run
 directly with the CLI, on the same data, in the same run.
 
-    python benchmarks/orchestration.py [--before REF]
+    python benchmarks/orchestration.py [--before REF] [--rounds 2]
 
 Builds 120 days of demo data once, copies it into two fresh homes, then in one trains by
 running each step's `conveyor` command in turn (the sum of their wall times), and in the
 other runs `<model>__train` with `dag.test` (every task the same command as a subprocess).
-Both start without a champion, so both do the same work: a first deploy.
+Both start without a champion, so both do the same work: a first deploy. Each round does
+both on fresh copies; the fastest of each counts.
 
-The DAG's extra seconds (its wall time minus the sum of the steps) are split by the task
-instances' start and end times: before the first task (Python, Airflow, parsing the DAG
-folder, creating the run), the tasks' window beyond the steps' own seconds (in the step
+Two figures for the DAG: the ``dag.test`` process's wall time (what `make demo` pays per
+run), and the run's own (from ``dag.test``'s call to the process's end), which leaves out
+what the process sets up once and a running Airflow has already: Python, Airflow, parsing
+the DAG folder and building the execution API. A running scheduler adds its own latency
+between tasks, which ``dag.test`` does not have. The extra seconds (the process's wall
+time minus the sum of the steps) are split by the task instances' start and end times:
+the process's set-up, the run before the first task (syncing the DAG to the database,
+creating the run), the tasks' window beyond the steps' own seconds (in the step
 tasks: the task runner and its process; between and in other tasks: Airflow's loop and
 the in-process tasks), and after the last task. Each step's start-up (its import path,
 ``benchmarks/startup.py``) is measured beside them. ``--before REF`` runs the same on a
@@ -123,7 +129,14 @@ def dag_run(home: Path) -> dict[str, Any]:
     spans = {
         task: [datetime.fromisoformat(t).timestamp() for t in span] for task, span in outcome["spans"].items()
     }
-    return {"seconds": watch.seconds, "began": began, "ended": ended, "spans": spans}
+    test_began = outcome.get("test_began")  # None from a local_run older than this field
+    return {
+        "seconds": watch.seconds,
+        "began": began,
+        "test_began": datetime.fromisoformat(test_began).timestamp() if test_began else None,
+        "ended": ended,
+        "spans": spans,
+    }
 
 
 def split_extra(dag: dict[str, Any], steps: dict[str, float]) -> dict[str, float]:
@@ -131,8 +144,10 @@ def split_extra(dag: dict[str, Any], steps: dict[str, float]) -> dict[str, float
     spans = dag["spans"]
     first, last = min(s for s, _ in spans.values()), max(e for _, e in spans.values())
     in_step_tasks = sum(spans[step][1] - spans[step][0] for step in steps if step in spans)
+    began, test_began = dag["began"], dag["test_began"] or dag["began"]  # an older local_run: all in dag.test
     parts = {
-        "before_first_task": first - dag["began"],
+        "process_set_up": test_began - began,
+        "run_before_first_task": first - test_began,
         "step_tasks_beyond_steps": in_step_tasks - sum(steps.values()),
         "between_and_other_tasks": (last - first) - in_step_tasks,
         "after_last_task": dag["ended"] - last,
@@ -142,32 +157,41 @@ def split_extra(dag: dict[str, Any], steps: dict[str, float]) -> dict[str, float
     return {name: round(seconds, 2) for name, seconds in parts.items()}
 
 
-def measure(roots: dict[str, Path], lakehouse: Path, root: Path) -> dict[str, dict[str, Any]]:
-    """Steps by hand on each checkout, then the DAG on each in the opposite order."""
+def measure(roots: dict[str, Path], lakehouse: Path, root: Path, rounds: int) -> dict[str, dict[str, Any]]:
+    """Per round, steps by hand on each checkout, then the DAG on each in the opposite order,
+    each on a fresh copy of the data; keeps each checkout's fastest steps (by their sum) and
+    fastest DAG run."""
     results: dict[str, dict[str, Any]] = {label: {} for label in roots}
-    for label, code in roots.items():
-        home = root / label / "by-hand"
-        shutil.copytree(lakehouse, home / "lakehouse")
-        with code_of(code):
-            results[label]["steps"] = steps_by_hand(home)
-        print(f"  {label}: steps by hand {sum(results[label]['steps'].values()):.1f} s", flush=True)
-    for label, code in reversed(roots.items()):
-        home = root / label / "by-airflow"
-        shutil.copytree(lakehouse, home / "lakehouse")
-        with code_of(code):
-            results[label]["dag"] = dag_run(home)
-        print(f"  {label}: train DAG {results[label]['dag']['seconds']:.1f} s", flush=True)
+    for number in range(1, rounds + 1):
+        for label, code in roots.items():
+            home = root / f"{label}-{number}" / "by-hand"
+            shutil.copytree(lakehouse, home / "lakehouse")
+            with code_of(code):
+                steps = steps_by_hand(home)
+            if sum(steps.values()) < sum(results[label].get("steps", {"none": float("inf")}).values()):
+                results[label]["steps"] = steps
+            print(f"  round {number} {label}: steps by hand {sum(steps.values()):.1f} s", flush=True)
+        for label, code in reversed(roots.items()):
+            home = root / f"{label}-{number}" / "by-airflow"
+            shutil.copytree(lakehouse, home / "lakehouse")
+            with code_of(code):
+                dag = dag_run(home)
+            if dag["seconds"] < results[label].get("dag", {"seconds": float("inf")})["seconds"]:
+                results[label]["dag"] = dag
+            print(f"  round {number} {label}: train DAG {dag['seconds']:.1f} s", flush=True)
     return results
 
 
 def summary(result: dict[str, Any], imports: dict[str, Any]) -> dict[str, Any]:
     steps, dag = result["steps"], result["dag"]
-    total = sum(steps.values())
+    total, run_began = sum(steps.values()), dag["test_began"] or dag["began"]
     return {
         "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
         "sum_of_steps_seconds": round(total, 2),
         "dag_seconds": round(dag["seconds"], 2),
         "overhead_ratio": ratio(dag["seconds"], total),
+        "run_seconds": round(dag["ended"] - run_began, 2),
+        "run_overhead_ratio": ratio(dag["ended"] - run_began, total),
         "extra_seconds": round(dag["seconds"] - total, 2),
         "extra_split": split_extra(dag, steps),
         "task_seconds": {task: round(end - start, 2) for task, (start, end) in dag["spans"].items()},
@@ -179,7 +203,8 @@ def summary(result: dict[str, Any], imports: dict[str, Any]) -> dict[str, Any]:
 
 def report(label: str, document: dict[str, Any]) -> None:
     split = ", ".join(f"{part} {seconds}" for part, seconds in document["extra_split"].items())
-    print(f"\n{label}: train DAG {document['dag_seconds']} s, steps {document['sum_of_steps_seconds']} s,"
+    print(f"\n{label}: train DAG {document['dag_seconds']} s (the run {document['run_seconds']} s),"
+          f" steps {document['sum_of_steps_seconds']} s,"
           f" extra {document['extra_seconds']} s: {split}")  # fmt: skip
     print(f"{'step':<18}{'by hand s':>10}{'in DAG s':>10}{'imports s':>11}")
     for step, seconds in document["steps_seconds"].items():
@@ -191,6 +216,7 @@ def report(label: str, document: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", help="a git ref to measure in the same run (a worktree of it)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of each; the fastest counts")
     args = parser.parse_args()
     run = Run("orchestration", code=True)
     run.warn_if_busy()
@@ -202,12 +228,14 @@ def main() -> None:
         lakehouse = prepare(root)
         roots = {"after": REPO} | ({"before": before} if before else {})
         imports = measure_all(roots, list(STEPS), rounds=1)
-        results = measure(roots, lakehouse, root)
+        results = measure(roots, lakehouse, root, args.rounds)
     documents = {label: summary(results[label], imports[label]) for label in roots}
     for label, document in documents.items():
         report(label, document)
     after = documents["after"]
-    figures = [Figure("train DAG s", after["dag_seconds"], after["sum_of_steps_seconds"])]
+    steps_sum = after["sum_of_steps_seconds"]
+    figures = [Figure("train DAG s (dag.test process)", after["dag_seconds"], steps_sum),
+               Figure("train DAG s (the run)", after["run_seconds"], steps_sum)]  # fmt: skip
     print_ratios(figures, "train DAG", "steps by hand")
     if args.before:
         before_doc = documents["before"]
@@ -217,7 +245,7 @@ def main() -> None:
              Figure("DAG extra s", after["extra_seconds"], before_doc["extra_seconds"])],
             "after", f"before ({args.before})",
         )  # fmt: skip
-    document: dict[str, Any] = {"days": DAYS, **after}
+    document: dict[str, Any] = {"days": DAYS, "rounds": args.rounds, **after}
     if args.before:
         document["before"] = {"ref": args.before, **documents["before"]}
     run.write(document)
