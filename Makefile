@@ -65,6 +65,7 @@ bench: install system
 	$(BIN)/python benchmarks/train_text.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/orchestration.py
+	$(BIN)/python benchmarks/scheduled.py
 	$(BIN)/python benchmarks/tuning.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/serve_release.py
