@@ -22,9 +22,6 @@ import argparse
 import shutil
 import sys
 import tempfile
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,33 +33,17 @@ from orchestration import AS_OF, DAYS, STEPS, prepare, steps_by_hand
 from pipelines.config.load import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))  # the browser tests' Airflow stack is the one measured
+from tests.conftest import POSTGRES_SERVER
 from tests.e2e.airflow_stack import AirflowStack
+from tests.support import postgres_database
 
 DAG_ID = "freight_volume__train"
-POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
-
-
-@contextmanager
-def fresh_database() -> Iterator[str]:
-    """A database of its own on the machine's PostgreSQL, dropped afterwards."""
-    import sqlalchemy
-
-    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    name = f"conveyor_bench_{uuid.uuid4().hex[:12]}"
-    with server.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        with server.connect() as connection:
-            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
 
 
 def scheduled_run(home: Path, folder: Path) -> dict[str, Any]:
     """Trigger the train DAG on a running Airflow; its run and task instances as Airflow
     recorded them."""
-    with fresh_database() as database:
+    with postgres_database(POSTGRES_SERVER, "conveyor_bench") as database:
         stack = AirflowStack(home, folder, database)
         stack.env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "600"
         try:

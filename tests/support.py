@@ -23,6 +23,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def postgres_database(server: str, prefix: str) -> Iterator[str]:
+    """A database of its own on the PostgreSQL at ``server`` (a SQLAlchemy URL without a
+    database), named ``<prefix>_<random>``; dropped afterwards, even while connections remain."""
+    import uuid
+
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
 def wait_for(url: str, timeout: float, log: Callable[[], str]) -> None:
     """Poll ``url`` until it answers 200; fail with the server's log if it never does."""
     deadline = time.monotonic() + timeout

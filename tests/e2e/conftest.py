@@ -4,7 +4,6 @@ PostgreSQL database serving it, and a headless Chromium (Debian's, driven by Pla
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +12,7 @@ import pytest
 
 from tests.conftest import POSTGRES_SERVER
 from tests.e2e.airflow_stack import AirflowStack
+from tests.support import postgres_database
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -40,18 +40,8 @@ def e2e_home(champion_home: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="package")
 def airflow_database() -> Iterator[str]:
     """A database of its own on the machine's PostgreSQL, dropped after the session."""
-    import sqlalchemy
-
-    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    name = f"conveyor_e2e_{uuid.uuid4().hex[:12]}"
-    with server.connect() as connection:
-        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        with server.connect() as connection:
-            connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with postgres_database(POSTGRES_SERVER, "conveyor_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")
