@@ -11,10 +11,11 @@ from conveyor.forms import train_params
 from conveyor.operators.step import step_task
 from conveyor.train_dag import (
     FORCED_PROMOTION,
+    TRAIN_MACROS,
+    TRIGGER_REASON,
     choose_promotion,
     promote_after,
     pulled,
-    resolve_trigger_reason,
     train_schedule,
     tune_between,
     tuned_parameters,
@@ -29,6 +30,7 @@ def build_train_dag(config):
         doc=Path(__file__).parent / "docs" / "train.md",
         schedule=train_schedule(config),
         params=train_params(config),
+        user_defined_macros=TRAIN_MACROS,
         description=f"Train, gate, register and promote {config.name}",
     ) as dag:
         branch = choose_promotion(config.gates.require_approval)
@@ -36,10 +38,10 @@ def build_train_dag(config):
         train = step_task("training.train.train_model", *model, "-d", RUN_DAY,
                           "--train-dataset", pulled("build_datasets", "['train']['uri']"),
                           "--test-dataset", pulled("build_datasets", "['test']['uri']"),
-                          "--reason", pulled("resolve_trigger_reason"), "--dag-run-id", "{{ run_id }}",
+                          "--reason", TRIGGER_REASON, "--dag-run-id", "{{ run_id }}",
                           "--params-json", "{{ params.overrides | tojson }}", *tuned_parameters(config),
                           "--json", gpu=True)  # fmt: skip
-        chain(resolve_trigger_reason(), step_task("features.store.apply_features", *model), datasets)
+        step_task("features.store.apply_features", *model) >> datasets
         tune_between(datasets, train, config)
         chain(
             train,
@@ -48,10 +50,8 @@ def build_train_dag(config):
             step_task("release.register.register_model", *model, *run, "--json"),
             branch,
         )
-        version = ("--version", pulled("register_model", "['version']"))
-        promote_after(
-            branch, step_task("release.promote.promote_model", *model, *version, *FORCED_PROMOTION), config
-        )
+        promotion = ("--version", pulled("register_model", "['version']"), *FORCED_PROMOTION)
+        promote_after(branch, step_task("release.promote.promote_model", *model, *promotion), config)
     return dag
 
 

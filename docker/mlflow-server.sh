@@ -23,5 +23,5 @@ INI
 exec mlflow server --app-name basic-auth \
     --backend-store-uri "$MLFLOW_BACKEND_STORE_URI" \
     --artifacts-destination "${MLFLOW_ARTIFACTS_DESTINATION:-/var/lib/conveyor/mlartifacts}" \
-    --host "${MLFLOW_HOST:-0.0.0.0}" --port "${MLFLOW_PORT:-5000}" \
+    --host "${MLFLOW_HOST:-0.0.0.0}" --port "${MLFLOW_PORT:-5000}" --workers "${MLFLOW_WORKERS:-2}" \
     --allowed-hosts "${MLFLOW_ALLOWED_HOSTS:-mlflow,mlflow:5000,localhost,localhost:5000,127.0.0.1,127.0.0.1:5000}"

@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 def _warm_execution_api() -> None:
     """dag.test's tasks talk to an execution API that this process builds on first use, and
     FastAPI builds its routes on the first request: 5-7 s on 2 cores, paid inside the run's
-    first task. Pay it before the run, as a running API server has paid it at its start, so
-    that the run's own seconds are what a running Airflow pays per run
-    (benchmarks/orchestration.py)."""
+    first task. Pay it before the run, as a running API server has paid it long before (the
+    compose stack's health check asks that API), so that the run's own seconds are what a
+    running Airflow pays per run (benchmarks/orchestration.py)."""
     import httpx
     from airflow.sdk.execution_time.supervisor import in_process_api_server
 

@@ -45,13 +45,22 @@ def train_schedule(config: ModelConfig) -> Any:
     )
 
 
-def trigger_reason(run_type: str, requested: str | None) -> str:
+def trigger_reason(run_type: Any, requested: str | None) -> str:
     """Why a training run runs: what its trigger or form asked for, else what started it
-    (a scheduled run carries the form's default, "manual", which is not a reason)."""
+    (a scheduled run carries the form's default, "manual", which is not a reason).
+    ``run_type`` as a task's context has it: the Task SDK's enum, whose str() is
+    "DagRunType.SCHEDULED", so its value is read."""
     by_run_type = {"scheduled": "schedule", "asset_triggered": "new features", "backfill": "backfill"}
     if requested and requested != "manual":
         return requested
-    return by_run_type.get(run_type, "manual")
+    return by_run_type.get(str(getattr(run_type, "value", run_type)), "manual")
+
+
+# train_model's --reason, rendered with the DAG's macros (TRAIN_MACROS) when the task runs:
+# a template rather than a task of its own, which cost a task process and a scheduler hop
+# at the start of every run (docs/benchmarks.md).
+TRIGGER_REASON = "{{ trigger_reason(dag_run.run_type, params.reason) }}"
+TRAIN_MACROS = {"trigger_reason": trigger_reason}
 
 
 def promotion_branch(gate: dict[str, Any] | None, force: bool, approval: bool) -> str:
@@ -60,13 +69,6 @@ def promotion_branch(gate: dict[str, Any] | None, force: bool, approval: bool) -
     if force or (gate or {}).get("promote"):
         return "approve_promotion" if approval else "promote_model"
     return "keep_champion"
-
-
-@task
-def resolve_trigger_reason(dag_run: Any = None, params: Any = None) -> str:
-    # The Task SDK's run type is an enum whose str() is "DagRunType.SCHEDULED": use its value.
-    run_type = getattr(dag_run.run_type, "value", dag_run.run_type)
-    return trigger_reason(str(run_type), params["reason"])
 
 
 @task.branch

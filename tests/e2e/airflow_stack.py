@@ -67,6 +67,9 @@ class AirflowStack:
                 command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
         wait_for(f"{self.url}/api/v2/monitor/health", 180, self.log_tail)
+        # The tasks' API, whose routes the server builds on its first request (5-7 s), as a
+        # running Airflow's health check has long since asked it (docker-compose.yml).
+        wait_for(f"{self.url}/execution/health", 180, self.log_tail)
         self.headers = {"Authorization": f"Bearer {self.token()}"}
         deadline = time.monotonic() + 180
         while not {"freight_volume__train", "freight_volume__rollback"} <= self.dag_ids():

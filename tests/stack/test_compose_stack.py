@@ -99,8 +99,13 @@ def wait_until(what: str, ready: Callable[[], object], timeout: float, env_file:
         except httpx.TransportError:
             pass
         time.sleep(1)
-    logs = compose(env_file, "logs", "--tail", "30").stdout
-    pytest.fail(f"{what} not ready within {timeout} s:\n{compose(env_file, 'ps').stdout}\n{logs[-8000:]}")
+    pytest.fail(f"{what} not ready within {timeout} s:\n{service_report(env_file)}")
+
+
+def service_report(env_file: Path) -> str:
+    """What a failed start needs: each service's state and the last lines of its log."""
+    logs = compose(env_file, "logs", "--no-color", "--tail", "30").stdout
+    return f"\n{compose(env_file, 'ps').stdout}\n{logs[-8000:]}"
 
 
 def healthy(env_file: Path) -> None:
@@ -130,7 +135,7 @@ def stack(task_image, airflow_image, tmp_path_factory):
     remove_stack(env_file)
     try:
         up = compose(env_file, "up", "-d", *WORKERS)
-        assert up.returncode == 0, up.stderr[-4000:]
+        assert up.returncode == 0, up.stderr[-2000:] + service_report(env_file)
         healthy(env_file)
         yield {"env_file": env_file, "secrets": secrets}
     finally:
@@ -370,7 +375,7 @@ def test_the_stack_runs_every_step_in_a_container_and_survives_its_faults(
     }
     assert compose(env_file, "down").returncode == 0
     up = compose(env_file, "up", "-d", *WORKERS)
-    assert up.returncode == 0, up.stderr[-4000:]
+    assert up.returncode == 0, up.stderr[-2000:] + service_report(env_file)
     healthy(env_file)
     wait_until("serving", lambda: get(f"{SERVING}/ready").status_code == 200, 180, env_file)
     assert version_tags("champion")["version"] == before["champion"]
