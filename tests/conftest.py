@@ -148,27 +148,12 @@ POSTGRES_SERVER = os.environ.get("CONVEYOR_TEST_POSTGRES", "postgresql+psycopg2:
 @pytest.fixture
 def new_database() -> Iterator[Callable[[], str]]:
     """Makes databases of their own on the machine's PostgreSQL; drops them afterwards."""
-    import uuid
+    from contextlib import ExitStack
 
-    import sqlalchemy
+    from tests.support import postgres_database
 
-    server = sqlalchemy.create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"conveyor_test_{uuid.uuid4().hex[:12]}"
-        with server.connect() as connection:
-            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-        made.append(name)
-        return f"{POSTGRES_SERVER}/{name}"
-
-    try:
-        yield make
-    finally:
-        with server.connect() as connection:
-            for name in made:
-                connection.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with ExitStack() as made:
+        yield lambda: made.enter_context(postgres_database(POSTGRES_SERVER, "conveyor_test"))
 
 
 @pytest.fixture
