@@ -75,7 +75,9 @@ def conveyor(home: Path, *args: str) -> tuple[float, str]:
     return watch.seconds, done.stdout.strip().splitlines()[-1]
 
 
-def steps_by_hand(home: Path) -> dict[str, float]:
+def steps_by_hand(home: Path) -> tuple[dict[str, float], dict[str, int]]:
+    """Each step's seconds, and what they were fed: the days of data and the rows of the
+    training and test sets that build_datasets built from them."""
     model = ["-m", "freight_volume"]
     seconds: dict[str, float] = {}
     seconds["apply_features"], _ = conveyor(home, "features", "apply", *model)
@@ -90,7 +92,13 @@ def steps_by_hand(home: Path) -> dict[str, float]:
     seconds["gate_model"], _ = conveyor(home, "gate", *model, "--run-id", run_id)
     seconds["register_model"], out = conveyor(home, "register", *model, "--run-id", run_id, "--json")
     seconds["promote_model"], _ = conveyor(home, "promote", *model, "--version", json.loads(out)["version"])
-    return seconds
+    return seconds, {"days": DAYS, "training_rows": sets["train"]["rows"], "test_rows": sets["test"]["rows"]}
+
+
+def fed_line(fed: dict[str, int]) -> str:
+    return (
+        f"fed: {fed['days']} days; training set {fed['training_rows']} rows, test set {fed['test_rows']} rows"
+    )
 
 
 @contextmanager
@@ -167,7 +175,7 @@ def measure(roots: dict[str, Path], lakehouse: Path, root: Path, rounds: int) ->
             home = root / f"{label}-{number}" / "by-hand"
             shutil.copytree(lakehouse, home / "lakehouse")
             with code_of(code):
-                steps = steps_by_hand(home)
+                steps, results[label]["fed"] = steps_by_hand(home)
             if sum(steps.values()) < sum(results[label].get("steps", {"none": float("inf")}).values()):
                 results[label]["steps"] = steps
             print(f"  round {number} {label}: steps by hand {sum(steps.values()):.1f} s", flush=True)
@@ -186,6 +194,7 @@ def summary(result: dict[str, Any], imports: dict[str, Any]) -> dict[str, Any]:
     steps, dag = result["steps"], result["dag"]
     total, run_began = sum(steps.values()), dag["test_began"] or dag["began"]
     return {
+        "fed": result["fed"],
         "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
         "sum_of_steps_seconds": round(total, 2),
         "dag_seconds": round(dag["seconds"], 2),
@@ -206,6 +215,7 @@ def report(label: str, document: dict[str, Any]) -> None:
     print(f"\n{label}: train DAG {document['dag_seconds']} s (the run {document['run_seconds']} s),"
           f" steps {document['sum_of_steps_seconds']} s,"
           f" extra {document['extra_seconds']} s: {split}")  # fmt: skip
+    print(fed_line(document["fed"]))
     print(f"{'step':<18}{'by hand s':>10}{'in DAG s':>10}{'imports s':>11}")
     for step, seconds in document["steps_seconds"].items():
         task = document["task_seconds"].get(step, float("nan"))
@@ -245,7 +255,7 @@ def main() -> None:
              Figure("DAG extra s", after["extra_seconds"], before_doc["extra_seconds"])],
             "after", f"before ({args.before})",
         )  # fmt: skip
-    document: dict[str, Any] = {"days": DAYS, "rounds": args.rounds, **after}
+    document: dict[str, Any] = {"rounds": args.rounds, **after}
     if args.before:
         document["before"] = {"ref": args.before, **documents["before"]}
     run.write(document)

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 from measure import Figure, Run, print_ratios, ratio
-from orchestration import AS_OF, DAYS, STEPS, prepare, steps_by_hand
+from orchestration import AS_OF, STEPS, fed_line, prepare, steps_by_hand
 
 from pipelines.config.load import REPO_ROOT
 
@@ -54,13 +54,13 @@ def production_scheduler_idle_sleep() -> str:
     return found.group(1)
 
 
-def scheduled_run(home: Path, folder: Path) -> dict[str, Any]:
+def scheduled_run(home: Path, folder: Path, idle_sleep: str) -> dict[str, Any]:
     """Trigger the train DAG on a running Airflow; its run and task instances as Airflow
     recorded them."""
     with postgres_database(POSTGRES_SERVER, "conveyor_bench") as database:
         stack = AirflowStack(home, folder, database)
         stack.env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "600"
-        stack.env[SCHEDULER_IDLE] = production_scheduler_idle_sleep()
+        stack.env[SCHEDULER_IDLE] = idle_sleep
         try:
             stack.start()
             api = f"{stack.url}/api/v2/dags/{DAG_ID}"
@@ -84,15 +84,17 @@ def run_seconds(outcome: dict[str, Any]) -> float:
     return seconds_between(outcome["run"]["start_date"], outcome["run"]["end_date"])
 
 
-def summary(steps: dict[str, float], outcome: dict[str, Any]) -> dict[str, Any]:
+def summary(
+    steps: dict[str, float], fed: dict[str, int], idle_sleep: str, outcome: dict[str, Any]
+) -> dict[str, Any]:
     run = outcome["run"]
     ran = [ti for ti in outcome["instances"] if ti["start_date"] and ti["end_date"]]
     tasks = {ti["task_id"]: seconds_between(ti["start_date"], ti["end_date"]) for ti in ran}
     elapsed = run_seconds(outcome)
     by_hand, in_dag = sum(steps.values()), sum(tasks[step] for step in STEPS)
     return {
-        "days": DAYS,
-        "scheduler_idle_sleep_seconds": float(production_scheduler_idle_sleep()),
+        "fed": fed,
+        "scheduler_idle_sleep_seconds": float(idle_sleep),
         "steps_seconds": {k: round(v, 2) for k, v in steps.items()},
         "sum_of_steps_seconds": round(by_hand, 2),
         "queued_seconds": round(seconds_between(run["queued_at"], run["start_date"]), 2),
@@ -114,6 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     run = Run("scheduled", code=True)
     run.warn_if_busy()
+    idle_sleep = production_scheduler_idle_sleep()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         lakehouse = prepare(root)
@@ -123,18 +126,19 @@ def main() -> None:
             by_hand, by_airflow = root / f"by-hand-{number}", root / f"by-airflow-{number}"
             for home in (by_hand, by_airflow):
                 shutil.copytree(lakehouse, home / "lakehouse")
-            these_steps = steps_by_hand(by_hand)
-            this_run = scheduled_run(by_airflow, root / f"airflow-{number}")
+            these_steps, fed = steps_by_hand(by_hand)
+            this_run = scheduled_run(by_airflow, root / f"airflow-{number}", idle_sleep)
             print(f"  round {number}: steps by hand {sum(these_steps.values()):.1f} s,"
                   f" the run {run_seconds(this_run):.1f} s", flush=True)  # fmt: skip
             if not steps or sum(these_steps.values()) < sum(steps.values()):
                 steps = these_steps
             if not dag_run or run_seconds(this_run) < run_seconds(dag_run):
                 dag_run = this_run
-        document = summary(steps, dag_run)
+        document = summary(steps, fed, idle_sleep, dag_run)
     print(f"\nrun {document['run_seconds']} s (queued {document['queued_seconds']} s before it), step tasks"
           f" {document['step_tasks_seconds']} s, other tasks {document['other_tasks_seconds']} s, between"
           f" tasks {document['between_tasks_seconds']} s")  # fmt: skip
+    print(f"{fed_line(fed)}; the scheduler's idle sleep {idle_sleep} s")
     for step, seconds in document["steps_seconds"].items():
         print(f"  {step:<18}by hand {seconds:>6.2f} s   as a task {document['task_seconds'][step]:>6.2f} s")
     print_ratios(
